@@ -1,0 +1,109 @@
+# halfclose - build, test, demo, install.  `make help` lists the targets.
+
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+BINDIR  ?= $(PREFIX)/bin
+VERSION := 0.1.0
+BUILD   := build
+
+CC      ?= gcc
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 $(WARN) -D_FORTIFY_SOURCE=2
+SHIM_CFLAGS := $(CFLAGS) -fPIC -fvisibility=hidden
+LDHARDEN := -Wl,-z,relro,-z,now
+
+CORE_SRC := $(filter-out shim/wrap_%.c,$(wildcard shim/*.c))
+WRAP_SRC := $(wildcard shim/wrap_*.c)
+SHIM_HDR := $(wildcard shim/*.h)
+CLIENT_SRC := $(wildcard tests/clients/*.c)
+CLIENTS := $(patsubst tests/clients/%.c,$(BUILD)/clients/%,$(CLIENT_SRC))
+UNIT_SRC := $(wildcard tests/unit/*.c)
+
+CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
+
+# Debian packages the build, the tests and the demo need.
+DEPS := gcc make libc6-dev pkg-config uthash-dev check libsubunit-dev ncat socat python3 openssl \
+        libasan8 libubsan1 libtsan2
+
+.PHONY: all deps check unit unit-asan unit-tsan integration demo install uninstall clean help
+
+all: $(BUILD)/libhalfclose.so $(BUILD)/halfclose $(CLIENTS)
+
+help:
+	@echo "make            build $(BUILD)/libhalfclose.so, $(BUILD)/halfclose and the test clients"
+	@echo "make deps       install the Debian packages that are missing"
+	@echo "make check      deps + build + unit tests (plain, ASan+UBSan, TSan) + integration tests"
+	@echo "make demo       deps + build + the seed's failure and its cure against ncat -i 2"
+	@echo "make install    PREFIX=$(PREFIX): $(LIBDIR)/libhalfclose.so and $(BINDIR)/halfclose"
+
+# Idempotent: asks apt only for what dpkg says is missing; `apt-get update` once.
+deps:
+	@missing=$$(for p in $(DEPS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:" $$missing; \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BUILD) $(BUILD)/clients $(BUILD)/asan $(BUILD)/tsan:
+	mkdir -p $@
+
+# The library: core + wrappers, hidden by default, only HC_EXPORT symbols leave.
+$(BUILD)/libhalfclose.so: $(CORE_SRC) $(WRAP_SRC) $(SHIM_HDR) | $(BUILD)
+	$(CC) $(SHIM_CFLAGS) -shared -o $@ $(CORE_SRC) $(WRAP_SRC) $(LDHARDEN) -ldl -lpthread
+
+$(BUILD)/halfclose: tools/halfclose.c | $(BUILD)
+	$(CC) $(CFLAGS) -DHC_VERSION='"$(VERSION)"' -DHC_LIBDIR='"$(LIBDIR)"' -o $@ $< $(LDHARDEN)
+
+$(BUILD)/clients/%: tests/clients/%.c | $(BUILD)/clients
+	$(CC) $(CFLAGS) -o $@ $<
+
+# Unit tests link the core directly (no interposition), three ways.
+$(BUILD)/unit_tests: $(UNIT_SRC) $(CORE_SRC) $(SHIM_HDR) | $(BUILD)
+	$(CC) $(CFLAGS) -O1 -Ishim $(CHECK_CFLAGS) -o $@ $(UNIT_SRC) $(CORE_SRC) $(CHECK_LIBS) -ldl -lpthread
+
+$(BUILD)/asan/unit_tests: $(UNIT_SRC) $(CORE_SRC) $(SHIM_HDR) | $(BUILD)/asan
+	$(CC) $(CFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+	    -Ishim $(CHECK_CFLAGS) -o $@ $(UNIT_SRC) $(CORE_SRC) $(CHECK_LIBS) -ldl -lpthread
+
+$(BUILD)/tsan/unit_tests: $(UNIT_SRC) $(CORE_SRC) $(SHIM_HDR) | $(BUILD)/tsan
+	$(CC) $(CFLAGS) -O1 -fsanitize=thread -fPIE -pie \
+	    -Ishim $(CHECK_CFLAGS) -o $@ $(UNIT_SRC) $(CORE_SRC) $(CHECK_LIBS) -ldl -lpthread
+
+# CK_FORK=no under the sanitizers: their reports then come from the process that runs the test.
+unit: $(BUILD)/unit_tests
+	$(BUILD)/unit_tests
+
+unit-asan: $(BUILD)/asan/unit_tests
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	    $(BUILD)/asan/unit_tests
+
+unit-tsan: $(BUILD)/tsan/unit_tests
+	TSAN_OPTIONS=halt_on_error=1 setarch -R $(BUILD)/tsan/unit_tests
+
+integration: all
+	HC_BUILD=$(abspath $(BUILD)) tests/integration/run.sh
+
+check: deps
+	$(MAKE) all
+	$(MAKE) unit unit-asan unit-tsan
+	$(MAKE) integration
+
+demo: deps
+	$(MAKE) all
+	HC_BUILD=$(abspath $(BUILD)) tools/demo.sh
+
+install: $(BUILD)/libhalfclose.so $(BUILD)/halfclose
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR)
+	install -m 0644 $(BUILD)/libhalfclose.so $(DESTDIR)$(LIBDIR)/libhalfclose.so
+	install -m 0755 $(BUILD)/halfclose $(DESTDIR)$(BINDIR)/halfclose
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libhalfclose.so $(DESTDIR)$(BINDIR)/halfclose
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,303 @@
+/* config.c - parses and validates the HALFCLOSE_* variables (DESIGN.md's table)
+ * and matches peers against HALFCLOSE_TARGETS / HALFCLOSE_EXCLUDE. */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct hc_config hc_cfg;
+
+#define MS_MAX 86400000u /* one day: more is surely a typo */
+
+void hc_config_defaults(struct hc_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->probe_after_ms = 0;
+	cfg->min_idle_ms = 250;
+	cfg->write_gap_ms = 1000;
+	cfg->max_idle_ms = 0;
+	cfg->connect_timeout_ms = 2000;
+	cfg->retries = 2;
+	cfg->unread = HC_UNREAD_KEEP;
+	cfg->log_level = HC_LOG_WARN;
+}
+
+/* Parses a decimal whole number in [min, max]. Returns 0 or -1. */
+static int parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* Parses one target entry of length len at s. Returns 0 or -1. */
+static int parse_target(const char *s, size_t len, struct hc_target *t)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	const char *p = s, *end = s + len, *a_end;
+	unsigned max_prefix;
+
+	memset(t, 0, sizeof(*t));
+	if (len == 0)
+		return -1;
+	if (*p == '[') {
+		a_end = memchr(p, ']', len);
+		if (a_end == NULL || (size_t)(a_end - p - 1) >= sizeof(addr))
+			return -1;
+		memcpy(addr, p + 1, (size_t)(a_end - p - 1));
+		addr[a_end - p - 1] = '\0';
+		if (inet_pton(AF_INET6, addr, t->addr) != 1)
+			return -1;
+		t->family = AF_INET6;
+		max_prefix = 128;
+		p = a_end + 1;
+	} else {
+		a_end = p;
+		while (a_end < end && *a_end != '/' && *a_end != ':')
+			a_end++;
+		if ((size_t)(a_end - p) >= sizeof(addr))
+			return -1;
+		memcpy(addr, p, (size_t)(a_end - p));
+		addr[a_end - p] = '\0';
+		if (inet_pton(AF_INET, addr, t->addr) != 1)
+			return -1;
+		t->family = AF_INET;
+		max_prefix = 32;
+		p = a_end;
+	}
+	t->prefix = max_prefix;
+	if (p < end && *p == '/') {
+		char num[8];
+		const char *n_end = ++p;
+		uint32_t v;
+		while (n_end < end && *n_end != ':')
+			n_end++;
+		if ((size_t)(n_end - p) >= sizeof(num))
+			return -1;
+		memcpy(num, p, (size_t)(n_end - p));
+		num[n_end - p] = '\0';
+		if (parse_uint(num, 0, max_prefix, &v) != 0)
+			return -1;
+		t->prefix = v;
+		p = n_end;
+	}
+	if (p < end && *p == ':') {
+		char num[8];
+		uint32_t v;
+		p++;
+		if ((size_t)(end - p) >= sizeof(num))
+			return -1;
+		memcpy(num, p, (size_t)(end - p));
+		num[end - p] = '\0';
+		if (parse_uint(num, 1, 65535, &v) != 0)
+			return -1;
+		t->port = v;
+		p = end;
+	}
+	return p == end ? 0 : -1;
+}
+
+int hc_targets_parse(struct hc_target_list *list, const char *text, char *err, size_t errlen)
+{
+	const char *p = text;
+
+	list->n = 0;
+	if (*text == '\0')
+		return 0;
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		if (list->n == HC_MAX_TARGETS) {
+			snprintf(err, errlen, "at most %d entries", HC_MAX_TARGETS);
+			return -1;
+		}
+		if (parse_target(p, len, &list->t[list->n]) != 0) {
+			snprintf(err, errlen, "bad entry \"%.*s\"", (int)(len > 64 ? 64 : len), p);
+			return -1;
+		}
+		list->n++;
+		if (comma == NULL)
+			return 0;
+		p = comma + 1;
+	}
+}
+
+static bool prefix_equal(const unsigned char *a, const unsigned char *b, unsigned bits)
+{
+	unsigned whole = bits / 8, rest = bits % 8;
+	if (memcmp(a, b, whole) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	unsigned char mask = (unsigned char)(0xff << (8 - rest));
+	return (a[whole] & mask) == (b[whole] & mask);
+}
+
+bool hc_targets_match(const struct hc_target_list *list, const struct sockaddr *sa)
+{
+	static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	const unsigned char *addr;
+	unsigned port;
+	int family = sa->sa_family;
+
+	if (family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		addr = (const unsigned char *)&in->sin_addr;
+		port = ntohs(in->sin_port);
+	} else if (family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		addr = in6->sin6_addr.s6_addr;
+		port = ntohs(in6->sin6_port);
+		if (memcmp(addr, v4mapped, sizeof(v4mapped)) == 0) {
+			family = AF_INET;
+			addr += 12;
+		}
+	} else {
+		return false;
+	}
+	for (unsigned i = 0; i < list->n; i++) {
+		const struct hc_target *t = &list->t[i];
+		if (t->family == family && (t->port == 0 || t->port == port) &&
+		    prefix_equal(t->addr, addr, t->prefix))
+			return true;
+	}
+	return false;
+}
+
+bool hc_config_manages(const struct hc_config *cfg, const struct sockaddr *peer)
+{
+	if (cfg->targets.n > 0 && !hc_targets_match(&cfg->targets, peer))
+		return false;
+	return !hc_targets_match(&cfg->exclude, peer);
+}
+
+/* One variable: its name, what it expects (for messages), and its parser. */
+struct var {
+	const char *name;
+	const char *expects;
+	int (*parse)(struct hc_config *cfg, const struct var *v, const char *value, char *why, size_t whylen);
+	size_t offset; /* of the uint32_t field, for ms/count variables */
+	uint32_t min, max;
+};
+
+static int parse_number(struct hc_config *cfg, const struct var *v, const char *value, char *why, size_t whylen)
+{
+	(void)why, (void)whylen;
+	return parse_uint(value, v->min, v->max, (uint32_t *)((char *)cfg + v->offset));
+}
+
+static int parse_disable(struct hc_config *cfg, const struct var *v, const char *value, char *why, size_t whylen)
+{
+	(void)v, (void)why, (void)whylen;
+	if (strcmp(value, "0") != 0 && strcmp(value, "1") != 0)
+		return -1;
+	cfg->disabled = value[0] == '1';
+	return 0;
+}
+
+static int parse_targets(struct hc_config *cfg, const struct var *v, const char *value, char *why, size_t whylen)
+{
+	struct hc_target_list *l = strcmp(v->name, "HALFCLOSE_TARGETS") == 0 ? &cfg->targets : &cfg->exclude;
+	return hc_targets_parse(l, value, why, whylen);
+}
+
+static int parse_unread(struct hc_config *cfg, const struct var *v, const char *value, char *why, size_t whylen)
+{
+	(void)v, (void)why, (void)whylen;
+	if (strcmp(value, "keep") == 0)
+		cfg->unread = HC_UNREAD_KEEP;
+	else if (strcmp(value, "discard") == 0)
+		cfg->unread = HC_UNREAD_DISCARD;
+	else
+		return -1;
+	return 0;
+}
+
+static int parse_log(struct hc_config *cfg, const struct var *v, const char *value, char *why, size_t whylen)
+{
+	static const char *const names[] = { "off", "error", "warn", "info", "debug" };
+	(void)v, (void)why, (void)whylen;
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(value, names[i]) == 0) {
+			cfg->log_level = (enum hc_log_level)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int parse_path(struct hc_config *cfg, const struct var *v, const char *value, char *why, size_t whylen)
+{
+	char *dst = strcmp(v->name, "HALFCLOSE_LOG_FILE") == 0 ? cfg->log_file : cfg->stats_file;
+	(void)why, (void)whylen;
+	if (value[0] == '\0' || strlen(value) >= PATH_MAX)
+		return -1;
+	strcpy(dst, value);
+	return 0;
+}
+
+#define MS(field) offsetof(struct hc_config, field)
+static const struct var vars[] = {
+	{ "HALFCLOSE_DISABLE", "0 or 1", parse_disable, 0, 0, 0 },
+	{ "HALFCLOSE_TARGETS", "a comma list of ADDR[/PREFIX][:PORT], IPv6 as [ADDR]", parse_targets, 0, 0, 0 },
+	{ "HALFCLOSE_EXCLUDE", "a comma list of ADDR[/PREFIX][:PORT], IPv6 as [ADDR]", parse_targets, 0, 0, 0 },
+	{ "HALFCLOSE_PROBE_AFTER_MS", "milliseconds, 0 to 86400000", parse_number, MS(probe_after_ms), 0, MS_MAX },
+	{ "HALFCLOSE_MIN_IDLE_MS", "milliseconds, 0 to 86400000", parse_number, MS(min_idle_ms), 0, MS_MAX },
+	{ "HALFCLOSE_WRITE_GAP_MS", "milliseconds, 0 (off) to 86400000", parse_number, MS(write_gap_ms), 0, MS_MAX },
+	{ "HALFCLOSE_MAX_IDLE_MS", "milliseconds, 0 (off) to 86400000", parse_number, MS(max_idle_ms), 0, MS_MAX },
+	{ "HALFCLOSE_CONNECT_TIMEOUT_MS", "milliseconds, 1 to 600000", parse_number, MS(connect_timeout_ms), 1, 600000 },
+	{ "HALFCLOSE_RETRIES", "a count, 0 to 10", parse_number, MS(retries), 0, 10 },
+	{ "HALFCLOSE_UNREAD", "keep or discard", parse_unread, 0, 0, 0 },
+	{ "HALFCLOSE_LOG", "off, error, warn, info or debug", parse_log, 0, 0, 0 },
+	{ "HALFCLOSE_LOG_FILE", "a file path", parse_path, 0, 0, 0 },
+	{ "HALFCLOSE_STATS", "a file path, or - for stderr", parse_path, 0, 0, 0 },
+};
+
+int hc_config_parse(struct hc_config *cfg, char *const *envp, char *err, size_t errlen)
+{
+	static const char prefix[] = "HALFCLOSE_";
+
+	hc_config_defaults(cfg);
+	for (; envp != NULL && *envp != NULL; envp++) {
+		const char *entry = *envp, *eq = strchr(entry, '=');
+		const struct var *v = NULL;
+		char why[128] = "";
+
+		if (eq == NULL || strncmp(entry, prefix, sizeof(prefix) - 1) != 0)
+			continue;
+		for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+			if (strlen(vars[i].name) == (size_t)(eq - entry) &&
+			    strncmp(vars[i].name, entry, (size_t)(eq - entry)) == 0)
+				v = &vars[i];
+		}
+		if (v == NULL) {
+			snprintf(err, errlen,
+				 "unknown variable %.*s=\"%.64s\": expected one of HALFCLOSE_DISABLE, TARGETS, "
+				 "EXCLUDE, PROBE_AFTER_MS, MIN_IDLE_MS, WRITE_GAP_MS, MAX_IDLE_MS, "
+				 "CONNECT_TIMEOUT_MS, RETRIES, UNREAD, LOG, LOG_FILE, STATS",
+				 (int)(eq - entry > 64 ? 64 : eq - entry), entry, eq + 1);
+			return -1;
+		}
+		if (v->parse(cfg, v, eq + 1, why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "%s=\"%.64s\": expected %s%s%s", v->name, eq + 1, v->expects,
+				 why[0] ? "; " : "", why);
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,50 @@
+/* conn.h - the life of a managed connection: what each family of wrapped calls
+ * tells the table, and the decision taken at a write (pass, probe, heal, fail).
+ * Every function preserves errno and is safe to call before hc_init(). */
+#ifndef HC_CONN_H
+#define HC_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+/* Reads the configuration once; after a bad value the shim stays passive. */
+void hc_init(void);
+
+/* True once hc_init() found a valid configuration that does not disable us. */
+bool hc_active(void);
+
+/* Monotonic clock in nanoseconds (vDSO: no system call). */
+uint64_t hc_now_ns(void);
+
+void hc_on_socket(int fd, int domain, int type, int protocol);
+void hc_on_setsockopt(int fd, int level, int name, const void *val, socklen_t len);
+void hc_on_bind(int fd, const struct sockaddr *sa, socklen_t len);
+/* ret/err: what the real connect returned. */
+void hc_on_connect(int fd, const struct sockaddr *sa, socklen_t len, int ret, int err);
+void hc_on_status_flags(int fd, int flags);
+void hc_on_nonblock(int fd, bool on);
+void hc_on_shutdown(int fd);
+/* Before the real close of fd: forget it. */
+void hc_on_close(int fd);
+void hc_on_close_range(unsigned first, unsigned last);
+/* newfd became a copy of oldfd (dup*, F_DUPFD): a shared socket is no longer swappable. */
+void hc_on_dup(int oldfd, int newfd);
+
+enum hc_write_action { HC_WRITE_PROCEED, HC_WRITE_FAIL };
+
+/* Called before a write-family call on a managed fd, with the first bytes of
+ * what is about to be written. Decides boundary, probes, heals. HC_WRITE_FAIL:
+ * the caller returns -1 with errno EPIPE and sends nothing. */
+enum hc_write_action hc_before_write(int fd, const void *head, size_t headlen);
+
+/* After a write-family call on a managed fd that returned ret (errno = its error). */
+void hc_after_write(int fd, ssize_t ret);
+
+/* After a read-family call on a managed fd: requested bytes, the result
+ * (errno = its error). */
+void hc_after_read(int fd, size_t requested, ssize_t ret);
+
+#endif

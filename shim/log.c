@@ -1,0 +1,132 @@
+/* log.c - log lines, address formatting, and the stats line written at exit.
+ * Output goes through raw write(2)/openat(2) system calls: no wrapper re-entry,
+ * no stdio buffers, and no long-lived fd the program could close under us. */
+#define _GNU_SOURCE
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+struct hc_stats hc_stats;
+
+/* Writes all of buf to fd, or gives up quietly: logging must never fail the program. */
+static void write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		long n = syscall(SYS_write, fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Appends buf to path (created 0600, never through a symlink), or to stderr for
+ * NULL, "" or "-". */
+static void append_line(const char *path, const char *buf, size_t len)
+{
+	if (path == NULL || path[0] == '\0' || strcmp(path, "-") == 0) {
+		write_all(STDERR_FILENO, buf, len);
+		return;
+	}
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+			      0600);
+	if (fd < 0)
+		return;
+	write_all(fd, buf, len);
+	syscall(SYS_close, fd);
+}
+
+static void vlog_to(const char *path, const char *fmt, va_list ap)
+{
+	char line[512];
+	int n = snprintf(line, sizeof(line), "halfclose[%d]: ", (int)getpid());
+	int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
+	if (len > sizeof(line) - 2)
+		len = sizeof(line) - 2;
+	line[len++] = '\n';
+	append_line(path, line, len);
+}
+
+void hc_log(enum hc_log_level level, const char *fmt, ...)
+{
+	int saved = errno;
+	if (level != HC_LOG_OFF && level <= hc_cfg.log_level) {
+		va_list ap;
+		va_start(ap, fmt);
+		vlog_to(hc_cfg.log_file, fmt, ap);
+		va_end(ap);
+	}
+	errno = saved;
+}
+
+void hc_log_stderr(const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+	va_start(ap, fmt);
+	vlog_to(NULL, fmt, ap);
+	va_end(ap);
+	errno = saved;
+}
+
+const char *hc_addr_format(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+		snprintf(buf, len, "%s:%u", ip, ntohs(in->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+		snprintf(buf, len, "[%s]:%u", ip, ntohs(in6->sin6_port));
+	} else {
+		snprintf(buf, len, "(family %d)", sa->sa_family);
+	}
+	return buf;
+}
+
+#define LOAD(f) atomic_load_explicit(&hc_stats.f, memory_order_relaxed)
+
+size_t hc_stats_format(char *buf, size_t len, pid_t pid)
+{
+	int n = snprintf(buf, len,
+			 "halfclose pid=%d managed=%lu probes=%lu stale=%lu reconnects=%lu reconnect_failures=%lu "
+			 "unread_kept=%lu retired=%lu tls_skipped=%lu passthrough=%lu replays=%lu\n",
+			 (int)pid, LOAD(managed), LOAD(probes), LOAD(stale), LOAD(reconnects),
+			 LOAD(reconnect_failures), LOAD(unread_kept), LOAD(retired), LOAD(tls_skipped),
+			 LOAD(passthrough), LOAD(replays));
+	if (n < 0)
+		return 0;
+	return (size_t)n < len ? (size_t)n : len - 1;
+}
+
+void hc_stats_write(const char *path)
+{
+	int saved = errno;
+	char line[512];
+	size_t len = hc_stats_format(line, sizeof(line), getpid());
+	append_line(path, line, len);
+	errno = saved;
+}
+
+void hc_stats_reset(void)
+{
+	atomic_ulong *all[] = { &hc_stats.managed, &hc_stats.probes, &hc_stats.stale, &hc_stats.reconnects,
+				&hc_stats.reconnect_failures, &hc_stats.unread_kept, &hc_stats.retired,
+				&hc_stats.tls_skipped, &hc_stats.passthrough, &hc_stats.replays };
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		atomic_store_explicit(all[i], 0, memory_order_relaxed);
+}

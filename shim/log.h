@@ -1,0 +1,41 @@
+/* log.h - log lines ("halfclose[PID]: ...") and the exit-time stats line.
+ * Both are written with raw system calls, so they never enter a wrapper. */
+#ifndef HC_LOG_H
+#define HC_LOG_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+/* Formats and writes one log line if level is enabled. Preserves errno. */
+void hc_log(enum hc_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Writes one line to stderr, whatever the log settings (configuration errors).
+ * Preserves errno. */
+void hc_log_stderr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* "127.0.0.1:6379" or "[::1]:6379" into buf; returns buf. */
+const char *hc_addr_format(const struct sockaddr *sa, char *buf, size_t len);
+
+/* Process-wide counters; the keys of the stats line, in its order. */
+struct hc_stats {
+	atomic_ulong managed, probes, stale, reconnects, reconnect_failures, unread_kept, retired,
+		tls_skipped, passthrough, replays;
+};
+extern struct hc_stats hc_stats;
+
+#define HC_COUNT(field) atomic_fetch_add_explicit(&hc_stats.field, 1, memory_order_relaxed)
+
+/* Formats the stats line (with its newline) for pid into buf; returns its length. */
+size_t hc_stats_format(char *buf, size_t len, pid_t pid);
+
+/* Appends the stats line to path ("-" = stderr). Preserves errno. */
+void hc_stats_write(const char *path);
+
+/* Zeroes every counter (a forked child starts its own line). */
+void hc_stats_reset(void);
+
+#endif

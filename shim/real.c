@@ -1,0 +1,163 @@
+/* real.c - binds the real libc functions behind the wrappers: dlsym(RTLD_NEXT)
+ * under pthread_once, never from a constructor, with a syscall fallback. */
+#define _GNU_SOURCE
+#include "real.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+struct hc_real_fns hc_real;
+
+/* Fallbacks: used if dlsym finds nothing, finds our own wrapper, or is itself
+ * calling back into a wrapper while we bind (a thread-local flag says so). */
+static int sys_socket(int d, int t, int p) { return (int)syscall(SYS_socket, d, t, p); }
+static int sys_connect(int fd, const struct sockaddr *a, socklen_t l) { return (int)syscall(SYS_connect, fd, a, l); }
+static int sys_setsockopt(int fd, int lv, int n, const void *v, socklen_t l)
+{
+	return (int)syscall(SYS_setsockopt, fd, lv, n, v, l);
+}
+static int sys_bind(int fd, const struct sockaddr *a, socklen_t l) { return (int)syscall(SYS_bind, fd, a, l); }
+static int sys_fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	long arg = va_arg(ap, long);
+	va_end(ap);
+	return (int)syscall(SYS_fcntl, fd, cmd, arg);
+}
+static int sys_ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	va_start(ap, req);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return (int)syscall(SYS_ioctl, fd, req, arg);
+}
+static int sys_shutdown(int fd, int how) { return (int)syscall(SYS_shutdown, fd, how); }
+static int sys_close(int fd) { return (int)syscall(SYS_close, fd); }
+static int sys_close_range(unsigned a, unsigned b, int f) { return (int)syscall(SYS_close_range, a, b, f); }
+static int sys_dup(int fd) { return (int)syscall(SYS_dup, fd); }
+static int sys_dup2(int a, int b) { return (int)syscall(SYS_dup2, a, b); }
+static int sys_dup3(int a, int b, int f) { return (int)syscall(SYS_dup3, a, b, f); }
+static ssize_t sys_write(int fd, const void *b, size_t n) { return syscall(SYS_write, fd, b, n); }
+static ssize_t sys_writev(int fd, const struct iovec *v, int n) { return syscall(SYS_writev, fd, v, n); }
+static ssize_t sys_sendto(int fd, const void *b, size_t n, int fl, const struct sockaddr *a, socklen_t l)
+{
+	return syscall(SYS_sendto, fd, b, n, fl, a, l);
+}
+static ssize_t sys_send(int fd, const void *b, size_t n, int fl) { return sys_sendto(fd, b, n, fl, NULL, 0); }
+static ssize_t sys_sendmsg(int fd, const struct msghdr *m, int fl) { return syscall(SYS_sendmsg, fd, m, fl); }
+static int sys_sendmmsg(int fd, struct mmsghdr *m, unsigned n, int fl) { return (int)syscall(SYS_sendmmsg, fd, m, n, fl); }
+static ssize_t sys_read(int fd, void *b, size_t n) { return syscall(SYS_read, fd, b, n); }
+static ssize_t sys_readv(int fd, const struct iovec *v, int n) { return syscall(SYS_readv, fd, v, n); }
+static ssize_t sys_recvfrom(int fd, void *b, size_t n, int fl, struct sockaddr *a, socklen_t *l)
+{
+	return syscall(SYS_recvfrom, fd, b, n, fl, a, l);
+}
+static ssize_t sys_recv(int fd, void *b, size_t n, int fl) { return sys_recvfrom(fd, b, n, fl, NULL, NULL); }
+static ssize_t sys_recvmsg(int fd, struct msghdr *m, int fl) { return syscall(SYS_recvmsg, fd, m, fl); }
+static ssize_t sys_read_chk(int fd, void *b, size_t n, size_t bl)
+{
+	(void)bl;
+	return sys_read(fd, b, n);
+}
+static ssize_t sys_recv_chk(int fd, void *b, size_t n, size_t bl, int fl)
+{
+	(void)bl;
+	return sys_recv(fd, b, n, fl);
+}
+static ssize_t sys_recvfrom_chk(int fd, void *b, size_t n, size_t bl, int fl, struct sockaddr *a, socklen_t *l)
+{
+	(void)bl;
+	return sys_recvfrom(fd, b, n, fl, a, l);
+}
+
+static const struct hc_real_fns fallback = {
+	.socket = sys_socket, .connect = sys_connect, .setsockopt = sys_setsockopt, .bind = sys_bind,
+	.fcntl = sys_fcntl, .fcntl64 = sys_fcntl, .ioctl = sys_ioctl, .shutdown = sys_shutdown,
+	.close = sys_close, .close_range = sys_close_range, .dup = sys_dup, .dup2 = sys_dup2,
+	.dup3 = sys_dup3, .write = sys_write, .writev = sys_writev, .send = sys_send,
+	.sendto = sys_sendto, .sendmsg = sys_sendmsg, .sendmmsg = sys_sendmmsg, .read = sys_read,
+	.readv = sys_readv, .recv = sys_recv, .recvfrom = sys_recvfrom, .recvmsg = sys_recvmsg,
+	.read_chk = sys_read_chk, .recv_chk = sys_recv_chk, .recvfrom_chk = sys_recvfrom_chk,
+};
+
+static pthread_once_t bind_once = PTHREAD_ONCE_INIT;
+static __thread int binding; /* this thread is inside bind_all() */
+
+/* The address dlsym found for name after us, or NULL if there is none or it is
+ * inside this very library (a second copy of the shim, or a broken chain). */
+static void *find_next(const char *name)
+{
+	void *p = dlsym(RTLD_NEXT, name);
+	Dl_info mine, theirs;
+	if (p == NULL)
+		return NULL;
+	if (dladdr((void *)find_next, &mine) != 0 && dladdr(p, &theirs) != 0 &&
+	    mine.dli_fbase == theirs.dli_fbase)
+		return NULL;
+	return p;
+}
+
+#define BIND(field, sym)                                  \
+	do {                                              \
+		void *p_ = find_next(sym);                \
+		if (p_ != NULL)                           \
+			*(void **)&next.field = p_;       \
+	} while (0)
+
+static void bind_all(void)
+{
+	struct hc_real_fns next = fallback;
+
+	binding = 1;
+	BIND(socket, "socket");
+	BIND(connect, "connect");
+	BIND(setsockopt, "setsockopt");
+	BIND(bind, "bind");
+	BIND(fcntl, "fcntl");
+	BIND(fcntl64, "fcntl64");
+	BIND(ioctl, "ioctl");
+	BIND(shutdown, "shutdown");
+	BIND(close, "close");
+	BIND(close_range, "close_range");
+	BIND(dup, "dup");
+	BIND(dup2, "dup2");
+	BIND(dup3, "dup3");
+	BIND(write, "write");
+	BIND(writev, "writev");
+	BIND(send, "send");
+	BIND(sendto, "sendto");
+	BIND(sendmsg, "sendmsg");
+	BIND(sendmmsg, "sendmmsg");
+	BIND(read, "read");
+	BIND(readv, "readv");
+	BIND(recv, "recv");
+	BIND(recvfrom, "recvfrom");
+	BIND(recvmsg, "recvmsg");
+	BIND(read_chk, "__read_chk");
+	BIND(recv_chk, "__recv_chk");
+	BIND(recvfrom_chk, "__recvfrom_chk");
+	/* Publish whole: another thread's HC_REAL sees either NULL or a complete table. */
+	hc_real = next;
+	binding = 0;
+}
+
+void hc_real_bind(void)
+{
+	int saved = errno;
+	if (binding) {
+		/* dlsym re-entered a wrapper: answer with system calls meanwhile. */
+		if (hc_real.write == NULL)
+			hc_real = fallback;
+	} else {
+		pthread_once(&bind_once, bind_all);
+	}
+	errno = saved;
+}

@@ -1,0 +1,104 @@
+/* reconnect.c - a fresh connection to the same address, with the options and
+ * bind the program gave the old one, swapped in at the same fd number. */
+#define _GNU_SOURCE
+#include "reconnect.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "real.h"
+
+int hc_connect_bounded(int s, const struct sockaddr *sa, socklen_t len, unsigned timeout_ms)
+{
+	uint64_t deadline = hc_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	int err = 0;
+	socklen_t errlen = sizeof(err);
+
+	if (HC_REAL(connect)(s, sa, len) == 0)
+		return 0;
+	if (errno != EINPROGRESS)
+		return errno;
+	for (;;) {
+		uint64_t now = hc_now_ns();
+		struct pollfd p = { .fd = s, .events = POLLOUT };
+		int n;
+		if (now >= deadline)
+			return ETIMEDOUT;
+		n = poll(&p, 1, (int)((deadline - now + 999999) / 1000000));
+		if (n > 0)
+			break;
+		if (n < 0 && errno != EINTR)
+			return errno;
+	}
+	if (getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &errlen) != 0)
+		return errno;
+	return err;
+}
+
+/* One attempt: a connected socket (O_NONBLOCK, FD_CLOEXEC) in *out, or an errno value. */
+static int attempt(const struct hc_conn *c, unsigned timeout_ms, int *out)
+{
+	int s = HC_REAL(socket)(c->domain, c->type | SOCK_NONBLOCK | SOCK_CLOEXEC, c->protocol);
+	int err = 0;
+
+	if (s < 0)
+		return errno;
+	for (unsigned i = 0; i < c->nopts && err == 0; i++) {
+		const struct hc_sockopt *o = &c->opts[i];
+		if (HC_REAL(setsockopt)(s, o->level, o->name, o->val, o->len) != 0)
+			err = errno;
+	}
+	if (err == 0 && c->bind_len > 0 && HC_REAL(bind)(s, &c->bound.sa, c->bind_len) != 0)
+		err = errno;
+	if (err == 0)
+		err = hc_connect_bounded(s, &c->peer.sa, c->peer_len, timeout_ms);
+	if (err != 0) {
+		HC_REAL(close)(s);
+		return err;
+	}
+	*out = s;
+	return 0;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+int hc_reconnect(const struct hc_conn *c, const struct hc_config *cfg, int *err)
+{
+	int saved = errno, s = -1, e = 0, fdflags;
+	unsigned backoff = 50;
+
+	fdflags = HC_REAL(fcntl)(c->fd, F_GETFD);
+	if (fdflags < 0) {
+		e = errno;
+		goto out;
+	}
+	for (unsigned i = 0; i <= cfg->retries; i++) {
+		if (i > 0) {
+			sleep_ms(backoff); /* a respawning server refuses for a moment */
+			backoff *= 2;
+		}
+		e = attempt(c, cfg->connect_timeout_ms, &s);
+		if (e == 0)
+			break;
+	}
+	if (e != 0)
+		goto out;
+	/* Status flags as the program last set them (O_NONBLOCK included or not). */
+	if (HC_REAL(fcntl)(s, F_SETFL, c->status_flags) != 0 ||
+	    HC_REAL(dup3)(s, c->fd, (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0)
+		e = errno;
+	HC_REAL(close)(s);
+out:
+	*err = e;
+	errno = saved;
+	return e == 0 ? 0 : -1;
+}

@@ -1,0 +1,21 @@
+/* reconnect.h - replace a dead connection by a fresh one to the same address,
+ * installed at the same fd number. */
+#ifndef HC_RECONNECT_H
+#define HC_RECONNECT_H
+
+#include "config.h"
+#include "table.h"
+
+/* Opens a new socket like c's, replays its options and explicit bind, connects
+ * it to c->peer (each attempt bounded by cfg->connect_timeout_ms, up to
+ * cfg->retries more attempts with backoff), restores c's status flags and the
+ * fd's FD_CLOEXEC, and dup3()s it onto c->fd, closing the old connection.
+ * Returns 0; or -1 with the cause in *err, c->fd untouched and no fd left open.
+ * Preserves errno. */
+int hc_reconnect(const struct hc_conn *c, const struct hc_config *cfg, int *err);
+
+/* Connects the non-blocking socket s to sa within timeout_ms. Returns 0 or an
+ * errno value (ETIMEDOUT on timeout). */
+int hc_connect_bounded(int s, const struct sockaddr *sa, socklen_t len, unsigned timeout_ms);
+
+#endif

@@ -1,0 +1,138 @@
+/* table.c - the per-fd table: uthash entries under one mutex, and the two
+ * bitmaps the wrappers read without a lock to skip fds that are not ours. */
+#define _GNU_SOURCE
+#include "table.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Atomic uint64_t hc_known_bits[HC_FD_LIMIT / 64];
+_Atomic uint64_t hc_managed_bits[HC_FD_LIMIT / 64];
+
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hc_conn *table; /* uthash head */
+
+static void bit_set(_Atomic uint64_t *bits, int fd, bool on)
+{
+	uint64_t mask = (uint64_t)1 << ((unsigned)fd % 64);
+	if (on)
+		atomic_fetch_or_explicit(&bits[(unsigned)fd / 64], mask, memory_order_relaxed);
+	else
+		atomic_fetch_and_explicit(&bits[(unsigned)fd / 64], ~mask, memory_order_relaxed);
+}
+
+void hc_table_lock(void) { pthread_mutex_lock(&table_lock); }
+void hc_table_unlock(void) { pthread_mutex_unlock(&table_lock); }
+
+struct hc_conn *hc_table_find(int fd)
+{
+	struct hc_conn *c = NULL;
+	if (hc_fd_known(fd))
+		HASH_FIND_INT(table, &fd, c);
+	return c;
+}
+
+static void conn_free(struct hc_conn *c)
+{
+	HASH_DEL(table, c);
+	bit_set(hc_managed_bits, c->fd, false);
+	bit_set(hc_known_bits, c->fd, false);
+	free(c->opts);
+	free(c);
+}
+
+struct hc_conn *hc_table_add(int fd)
+{
+	struct hc_conn *c;
+
+	if ((unsigned)fd >= HC_FD_LIMIT)
+		return NULL;
+	hc_table_remove(fd);
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	c->fd = fd;
+	c->state = HC_CONN_UNCONNECTED;
+	HASH_ADD_INT(table, fd, c);
+	bit_set(hc_known_bits, fd, true);
+	return c;
+}
+
+void hc_table_remove(int fd)
+{
+	struct hc_conn *c = hc_table_find(fd);
+	if (c != NULL)
+		conn_free(c);
+}
+
+void hc_table_remove_range(unsigned first, unsigned last)
+{
+	if (first >= HC_FD_LIMIT || first > last)
+		return;
+	if (last >= HC_FD_LIMIT)
+		last = HC_FD_LIMIT - 1;
+	/* Walk the bitmap a word at a time: a close_range(3, ~0U) costs 16 K loads at most. */
+	for (unsigned w = first / 64; w <= last / 64; w++) {
+		uint64_t word = atomic_load_explicit(&hc_known_bits[w], memory_order_relaxed);
+		while (word != 0) {
+			unsigned fd = w * 64 + (unsigned)__builtin_ctzll(word);
+			word &= word - 1;
+			if (fd >= first && fd <= last)
+				hc_table_remove((int)fd);
+		}
+	}
+}
+
+void hc_conn_set_state(struct hc_conn *c, enum hc_conn_state state)
+{
+	c->state = state;
+	bit_set(hc_managed_bits, c->fd,
+		state == HC_CONN_CONNECTING || state == HC_CONN_MANAGED || state == HC_CONN_DEAD);
+}
+
+int hc_conn_record_option(struct hc_conn *c, int level, int name, const void *val, socklen_t len)
+{
+	struct hc_sockopt *o = NULL;
+
+	if (len > HC_OPT_MAX || val == NULL) {
+		c->unreplayable = true;
+		return 0;
+	}
+	for (unsigned i = 0; i < c->nopts; i++) {
+		if (c->opts[i].level == level && c->opts[i].name == name)
+			o = &c->opts[i];
+	}
+	if (o == NULL) {
+		struct hc_sockopt *grown;
+		if (c->nopts == 255) {
+			c->unreplayable = true;
+			return 0;
+		}
+		grown = realloc(c->opts, (c->nopts + 1u) * sizeof(*grown));
+		if (grown == NULL)
+			return -1;
+		c->opts = grown;
+		o = &c->opts[c->nopts++];
+		o->level = level;
+		o->name = name;
+	}
+	o->len = len;
+	memcpy(o->val, val, len);
+	return 0;
+}
+
+unsigned hc_table_count(void)
+{
+	return HASH_COUNT(table);
+}
+
+void hc_table_atfork_prepare(void) { pthread_mutex_lock(&table_lock); }
+void hc_table_atfork_parent(void) { pthread_mutex_unlock(&table_lock); }
+
+void hc_table_atfork_child(void)
+{
+	/* The child has one thread; the lock it inherited is ours but may not be
+	 * unlockable there by POSIX rules: start a fresh one. */
+	pthread_mutex_init(&table_lock, NULL);
+}

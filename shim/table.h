@@ -1,0 +1,102 @@
+/* table.h - the per-fd liveness table: a uthash of struct hc_conn under one
+ * mutex, fronted by two lock-free bitmaps that answer "is this fd mine?". */
+#ifndef HC_TABLE_H
+#define HC_TABLE_H
+
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uthash.h>
+
+/* fds at or above this are never tracked (the kernel's default nr_open). */
+#define HC_FD_LIMIT (1u << 20)
+#define HC_OPT_MAX 32 /* largest setsockopt value that can be replayed */
+
+union hc_sockaddr {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
+enum hc_conn_state {
+	HC_CONN_UNCONNECTED, /* created by socket(), not connected yet */
+	HC_CONN_CONNECTING,  /* non-blocking connect in progress */
+	HC_CONN_MANAGED,     /* connected; probed and healed at boundaries */
+	HC_CONN_DEAD,        /* stale and could not be healed: writes fail with EPIPE */
+	HC_CONN_UNMANAGED,   /* left alone for the rest of its life */
+};
+
+struct hc_sockopt {
+	int level;
+	int name;
+	socklen_t len;
+	unsigned char val[HC_OPT_MAX];
+};
+
+struct hc_conn {
+	int fd; /* the key */
+	int domain, type, protocol;
+	int status_flags; /* O_NONBLOCK etc., as the program last set them */
+	enum hc_conn_state state;
+	bool wrote;            /* a write since connect */
+	bool read_since_write; /* the program read bytes since its last write */
+	bool unreplayable;     /* an option we could not record was set */
+	unsigned char nopts;
+	socklen_t peer_len, bind_len; /* bind_len 0 = no explicit bind */
+	uint64_t last_io_ns;          /* last read or write by the program, or connect */
+	struct hc_sockopt *opts;      /* nopts entries, in the order first set */
+	union hc_sockaddr peer;
+	union hc_sockaddr bound;
+	UT_hash_handle hh;
+};
+
+/* Bit set: a table entry exists for the fd. */
+extern _Atomic uint64_t hc_known_bits[HC_FD_LIMIT / 64];
+/* Bit set: the fd is CONNECTING, MANAGED or DEAD: the read/write paths must look. */
+extern _Atomic uint64_t hc_managed_bits[HC_FD_LIMIT / 64];
+
+static inline bool hc_bit_test(_Atomic uint64_t *bits, int fd)
+{
+	return (unsigned)fd < HC_FD_LIMIT &&
+	       (atomic_load_explicit(&bits[(unsigned)fd / 64], memory_order_relaxed) >> ((unsigned)fd % 64)) & 1;
+}
+
+/* The "not mine" check of every wrapper: no lock, no syscall. */
+static inline bool hc_fd_known(int fd) { return hc_bit_test(hc_known_bits, fd); }
+static inline bool hc_fd_managed(int fd) { return hc_bit_test(hc_managed_bits, fd); }
+
+void hc_table_lock(void);
+void hc_table_unlock(void);
+
+/* The entry for fd, or NULL. Caller holds the lock. */
+struct hc_conn *hc_table_find(int fd);
+
+/* A new zeroed entry for fd (state UNCONNECTED), replacing any old one; sets the
+ * known bit. NULL if out of memory. Caller holds the lock. */
+struct hc_conn *hc_table_add(int fd);
+
+/* Forgets fd's entry if there is one. Caller holds the lock. */
+void hc_table_remove(int fd);
+
+/* Forgets every entry with first <= fd <= last. Caller holds the lock. */
+void hc_table_remove_range(unsigned first, unsigned last);
+
+/* Moves c to state, keeping the managed bit in step. Caller holds the lock. */
+void hc_conn_set_state(struct hc_conn *c, enum hc_conn_state state);
+
+/* Records a successful setsockopt for replay; an option whose value is too big
+ * marks the connection unreplayable. Returns 0, -1 if out of memory. Caller
+ * holds the lock. */
+int hc_conn_record_option(struct hc_conn *c, int level, int name, const void *val, socklen_t len);
+
+/* Number of entries. Caller holds the lock. */
+unsigned hc_table_count(void);
+
+/* Fork handlers: prepare takes the lock, parent releases it, child re-creates it. */
+void hc_table_atfork_prepare(void);
+void hc_table_atfork_parent(void);
+void hc_table_atfork_child(void);
+
+#endif

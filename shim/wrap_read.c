@@ -1,0 +1,88 @@
+/* wrap_read.c - interposed read family, fortified variants included: a read
+ * marks a request boundary; EOF or a reset seen by the program ends management. */
+#define _GNU_SOURCE
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "wrap.h"
+
+static size_t iov_total(const struct iovec *iov, size_t cnt)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < cnt; i++)
+		total += iov[i].iov_len;
+	return total;
+}
+
+HC_EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+	if (!hc_fd_managed(fd))
+		return HC_REAL(read)(fd, buf, n);
+	ssize_t ret = HC_REAL(read)(fd, buf, n);
+	hc_after_read(fd, n, ret);
+	return ret;
+}
+
+HC_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+	if (!hc_fd_managed(fd))
+		return HC_REAL(read_chk)(fd, buf, n, buflen);
+	ssize_t ret = HC_REAL(read_chk)(fd, buf, n, buflen);
+	hc_after_read(fd, n, ret);
+	return ret;
+}
+
+HC_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+	if (!hc_fd_managed(fd))
+		return HC_REAL(readv)(fd, iov, cnt);
+	ssize_t ret = HC_REAL(readv)(fd, iov, cnt);
+	hc_after_read(fd, cnt > 0 ? iov_total(iov, (size_t)cnt) : 0, ret);
+	return ret;
+}
+
+HC_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
+{
+	if (!hc_fd_managed(fd))
+		return HC_REAL(recv)(fd, buf, n, flags);
+	ssize_t ret = HC_REAL(recv)(fd, buf, n, flags);
+	hc_after_read(fd, n, ret);
+	return ret;
+}
+
+HC_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
+{
+	if (!hc_fd_managed(fd))
+		return HC_REAL(recv_chk)(fd, buf, n, buflen, flags);
+	ssize_t ret = HC_REAL(recv_chk)(fd, buf, n, buflen, flags);
+	hc_after_read(fd, n, ret);
+	return ret;
+}
+
+HC_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from, socklen_t *fromlen)
+{
+	if (!hc_fd_managed(fd))
+		return HC_REAL(recvfrom)(fd, buf, n, flags, from, fromlen);
+	ssize_t ret = HC_REAL(recvfrom)(fd, buf, n, flags, from, fromlen);
+	hc_after_read(fd, n, ret);
+	return ret;
+}
+
+HC_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *from,
+				 socklen_t *fromlen)
+{
+	if (!hc_fd_managed(fd))
+		return HC_REAL(recvfrom_chk)(fd, buf, n, buflen, flags, from, fromlen);
+	ssize_t ret = HC_REAL(recvfrom_chk)(fd, buf, n, buflen, flags, from, fromlen);
+	hc_after_read(fd, n, ret);
+	return ret;
+}
+
+HC_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	if (!hc_fd_managed(fd))
+		return HC_REAL(recvmsg)(fd, msg, flags);
+	ssize_t ret = HC_REAL(recvmsg)(fd, msg, flags);
+	hc_after_read(fd, iov_total(msg->msg_iov, msg->msg_iovlen), ret);
+	return ret;
+}

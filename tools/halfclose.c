@@ -1,0 +1,189 @@
+/* halfclose.c - the launcher: runs a program with libhalfclose.so preloaded,
+ * mapping its flags to HALFCLOSE_* variables. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef HC_VERSION
+#define HC_VERSION "0.1.0"
+#endif
+#ifndef HC_LIBDIR
+#define HC_LIBDIR "/usr/local/lib"
+#endif
+#define LIBNAME "libhalfclose.so"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: halfclose [OPTIONS] [--] COMMAND [ARGS...]\n"
+		"Runs COMMAND with libhalfclose.so preloaded: pooled TCP connections that the\n"
+		"server closed while idle are reconnected before the next request goes out.\n"
+		"\n"
+		"  --stats FILE            append a stats line at exit (- = stderr)   HALFCLOSE_STATS\n"
+		"  --log LEVEL             off, error, warn, info, debug               HALFCLOSE_LOG\n"
+		"  --log-file FILE         log here instead of stderr                  HALFCLOSE_LOG_FILE\n"
+		"  --targets LIST          only these ADDR[/PREFIX][:PORT]             HALFCLOSE_TARGETS\n"
+		"  --exclude LIST          never these                                 HALFCLOSE_EXCLUDE\n"
+		"  --probe-after MS        probe only after this much quiet            HALFCLOSE_PROBE_AFTER_MS\n"
+		"  --min-idle MS           quiet needed before a swap                  HALFCLOSE_MIN_IDLE_MS\n"
+		"  --write-gap MS          quiet gap that makes a write a boundary     HALFCLOSE_WRITE_GAP_MS\n"
+		"  --max-idle MS           replace connections quiet this long         HALFCLOSE_MAX_IDLE_MS\n"
+		"  --connect-timeout MS    bound on one reconnect attempt              HALFCLOSE_CONNECT_TIMEOUT_MS\n"
+		"  --retries N             extra reconnect attempts                    HALFCLOSE_RETRIES\n"
+		"  --unread keep|discard   stale sockets with unread bytes             HALFCLOSE_UNREAD\n"
+		"  --disable               load the library but pass everything through HALFCLOSE_DISABLE\n"
+		"  -h, --help              this text\n"
+		"  -V, --version           the version\n"
+		"\n"
+		"Values are checked by the library when COMMAND starts.\n");
+}
+
+/* The library: beside this executable (the build tree), in ../lib (an install),
+ * or where it was installed at build time. Returns a static buffer or NULL. */
+static const char *find_library(void)
+{
+	static char path[PATH_MAX];
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n > 0) {
+		exe[n] = '\0';
+		const char *dir = dirname(exe);
+		snprintf(path, sizeof(path), "%s/%s", dir, LIBNAME);
+		if (access(path, R_OK) == 0)
+			return path;
+		snprintf(exe, sizeof(exe), "%s/../lib/%s", dir, LIBNAME);
+		if (access(exe, R_OK) == 0 && realpath(exe, path) != NULL)
+			return path;
+	}
+	snprintf(path, sizeof(path), "%s/%s", HC_LIBDIR, LIBNAME);
+	return access(path, R_OK) == 0 ? path : NULL;
+}
+
+/* Puts lib first in LD_PRELOAD, keeping what is there (and not adding it twice). */
+static int prepend_preload(const char *lib)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char *val;
+	int ret;
+
+	if (old == NULL || old[0] == '\0')
+		return setenv("LD_PRELOAD", lib, 1);
+	if (strstr(old, lib) != NULL)
+		return 0;
+	if (asprintf(&val, "%s:%s", lib, old) < 0)
+		return -1;
+	ret = setenv("LD_PRELOAD", val, 1);
+	free(val);
+	return ret;
+}
+
+/* Finds cmd the way execvp will; fills path. Returns 0 or -1. */
+static int resolve_command(const char *cmd, char *path, size_t len)
+{
+	const char *p = getenv("PATH");
+	if (strchr(cmd, '/') != NULL) {
+		snprintf(path, len, "%s", cmd);
+		return 0;
+	}
+	if (p == NULL)
+		p = "/usr/local/bin:/usr/bin:/bin";
+	while (*p != '\0') {
+		size_t n = strcspn(p, ":");
+		snprintf(path, len, "%.*s/%s", (int)n, n ? p : ".", cmd);
+		if (access(path, X_OK) == 0)
+			return 0;
+		p += n + (p[n] == ':');
+	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "stats", required_argument, NULL, 's' },
+		{ "log", required_argument, NULL, 'l' },
+		{ "log-file", required_argument, NULL, 'L' },
+		{ "targets", required_argument, NULL, 't' },
+		{ "exclude", required_argument, NULL, 'x' },
+		{ "probe-after", required_argument, NULL, 'p' },
+		{ "min-idle", required_argument, NULL, 'm' },
+		{ "write-gap", required_argument, NULL, 'g' },
+		{ "max-idle", required_argument, NULL, 'M' },
+		{ "connect-timeout", required_argument, NULL, 'c' },
+		{ "retries", required_argument, NULL, 'r' },
+		{ "unread", required_argument, NULL, 'u' },
+		{ "disable", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct { int opt; const char *var; } map[] = {
+		{ 's', "HALFCLOSE_STATS" }, { 'l', "HALFCLOSE_LOG" }, { 'L', "HALFCLOSE_LOG_FILE" },
+		{ 't', "HALFCLOSE_TARGETS" }, { 'x', "HALFCLOSE_EXCLUDE" }, { 'p', "HALFCLOSE_PROBE_AFTER_MS" },
+		{ 'm', "HALFCLOSE_MIN_IDLE_MS" }, { 'g', "HALFCLOSE_WRITE_GAP_MS" }, { 'M', "HALFCLOSE_MAX_IDLE_MS" },
+		{ 'c', "HALFCLOSE_CONNECT_TIMEOUT_MS" }, { 'r', "HALFCLOSE_RETRIES" }, { 'u', "HALFCLOSE_UNREAD" },
+	};
+	char path[PATH_MAX];
+	const char *lib;
+	struct stat st;
+	int c;
+
+	/* '+': stop at the first non-option, so COMMAND's own flags stay its own. */
+	while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("halfclose %s\n", HC_VERSION);
+			return 0;
+		case 'd':
+			setenv("HALFCLOSE_DISABLE", "1", 1);
+			break;
+		case '?':
+			usage(stderr);
+			return 2;
+		default:
+			for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+				if (map[i].opt == c)
+					setenv(map[i].var, optarg, 1);
+			}
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (resolve_command(argv[optind], path, sizeof(path)) != 0 || stat(path, &st) != 0) {
+		fprintf(stderr, "halfclose: %s: command not found\n", argv[optind]);
+		return 127;
+	}
+	if (st.st_mode & (S_ISUID | S_ISGID)) {
+		fprintf(stderr,
+			"halfclose: refusing to run %s: it is setuid/setgid, so the loader would ignore "
+			"LD_PRELOAD (and halfclose must not run with privileges)\n",
+			path);
+		return 126;
+	}
+	lib = find_library();
+	if (lib == NULL) {
+		fprintf(stderr, "halfclose: cannot find %s next to %s, in ../lib, or in %s\n", LIBNAME, argv[0],
+			HC_LIBDIR);
+		return 127;
+	}
+	if (prepend_preload(lib) != 0) {
+		fprintf(stderr, "halfclose: cannot set LD_PRELOAD: %s\n", strerror(errno));
+		return 127;
+	}
+	execv(path, argv + optind);
+	fprintf(stderr, "halfclose: cannot run %s: %s\n", path, strerror(errno));
+	return errno == ENOENT ? 127 : 126;
+}
