@@ -43,7 +43,7 @@ extern struct hc_real_fns hc_real;
 /* Binds every entry of hc_real exactly once (pthread_once). Never leaves a NULL
  * entry behind: a symbol that cannot be found, or that resolves back into this
  * library, is replaced by a direct system call. Preserves errno. */
-void hc_real_bind(void);
+void hc_real_bind(void) __attribute__((cold));
 
 /* The real function NAME, binding all of them first if this is the first call.
  * A load and a predictable branch on the hot path. */

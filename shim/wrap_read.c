@@ -1,10 +1,13 @@
 /* wrap_read.c - interposed read family, fortified variants included: a read
- * marks a request boundary; EOF or a reset seen by the program ends management. */
+ * marks a request boundary; EOF or a reset seen by the program ends management.
+ * As in wrap_write.c, the managed paths are out of line. */
 #define _GNU_SOURCE
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "wrap.h"
+
+#define COLD __attribute__((noinline, cold))
 
 static size_t iov_total(const struct iovec *iov, size_t cnt)
 {
@@ -14,56 +17,89 @@ static size_t iov_total(const struct iovec *iov, size_t cnt)
 	return total;
 }
 
+static COLD ssize_t managed_read(int fd, void *buf, size_t n)
+{
+	ssize_t ret = HC_REAL(read)(fd, buf, n);
+	hc_after_read(fd, n, ret);
+	return ret;
+}
+
 HC_EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
-	if (!hc_fd_managed(fd))
-		return HC_REAL(read)(fd, buf, n);
-	ssize_t ret = HC_REAL(read)(fd, buf, n);
+	if (hc_fd_managed(fd))
+		return managed_read(fd, buf, n);
+	return HC_REAL(read)(fd, buf, n);
+}
+
+static COLD ssize_t managed_read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+	ssize_t ret = HC_REAL(read_chk)(fd, buf, n, buflen);
 	hc_after_read(fd, n, ret);
 	return ret;
 }
 
 HC_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 {
-	if (!hc_fd_managed(fd))
-		return HC_REAL(read_chk)(fd, buf, n, buflen);
-	ssize_t ret = HC_REAL(read_chk)(fd, buf, n, buflen);
-	hc_after_read(fd, n, ret);
-	return ret;
+	if (hc_fd_managed(fd))
+		return managed_read_chk(fd, buf, n, buflen);
+	return HC_REAL(read_chk)(fd, buf, n, buflen);
 }
 
-HC_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
+static COLD ssize_t managed_readv(int fd, const struct iovec *iov, int cnt)
 {
-	if (!hc_fd_managed(fd))
-		return HC_REAL(readv)(fd, iov, cnt);
 	ssize_t ret = HC_REAL(readv)(fd, iov, cnt);
 	hc_after_read(fd, cnt > 0 ? iov_total(iov, (size_t)cnt) : 0, ret);
 	return ret;
 }
 
+HC_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+	if (hc_fd_managed(fd))
+		return managed_readv(fd, iov, cnt);
+	return HC_REAL(readv)(fd, iov, cnt);
+}
+
+/* recv and __recv_chk share this: recv is recvfrom without an address. */
+static COLD ssize_t managed_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from,
+				     socklen_t *fromlen)
+{
+	ssize_t ret = HC_REAL(recvfrom)(fd, buf, n, flags, from, fromlen);
+	hc_after_read(fd, n, ret);
+	return ret;
+}
+
 HC_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
-	if (!hc_fd_managed(fd))
-		return HC_REAL(recv)(fd, buf, n, flags);
-	ssize_t ret = HC_REAL(recv)(fd, buf, n, flags);
+	if (hc_fd_managed(fd))
+		return managed_recvfrom(fd, buf, n, flags, NULL, NULL);
+	return HC_REAL(recv)(fd, buf, n, flags);
+}
+
+HC_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from, socklen_t *fromlen)
+{
+	if (hc_fd_managed(fd))
+		return managed_recvfrom(fd, buf, n, flags, from, fromlen);
+	return HC_REAL(recvfrom)(fd, buf, n, flags, from, fromlen);
+}
+
+static COLD ssize_t managed_recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
+{
+	ssize_t ret = HC_REAL(recv_chk)(fd, buf, n, buflen, flags);
 	hc_after_read(fd, n, ret);
 	return ret;
 }
 
 HC_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 {
-	if (!hc_fd_managed(fd))
-		return HC_REAL(recv_chk)(fd, buf, n, buflen, flags);
-	ssize_t ret = HC_REAL(recv_chk)(fd, buf, n, buflen, flags);
-	hc_after_read(fd, n, ret);
-	return ret;
+	if (hc_fd_managed(fd))
+		return managed_recv_chk(fd, buf, n, buflen, flags);
+	return HC_REAL(recv_chk)(fd, buf, n, buflen, flags);
 }
 
-HC_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from, socklen_t *fromlen)
+static COLD ssize_t managed_recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+					 struct sockaddr *from, socklen_t *fromlen)
 {
-	if (!hc_fd_managed(fd))
-		return HC_REAL(recvfrom)(fd, buf, n, flags, from, fromlen);
-	ssize_t ret = HC_REAL(recvfrom)(fd, buf, n, flags, from, fromlen);
+	ssize_t ret = HC_REAL(recvfrom_chk)(fd, buf, n, buflen, flags, from, fromlen);
 	hc_after_read(fd, n, ret);
 	return ret;
 }
@@ -71,18 +107,21 @@ HC_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockad
 HC_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *from,
 				 socklen_t *fromlen)
 {
-	if (!hc_fd_managed(fd))
-		return HC_REAL(recvfrom_chk)(fd, buf, n, buflen, flags, from, fromlen);
-	ssize_t ret = HC_REAL(recvfrom_chk)(fd, buf, n, buflen, flags, from, fromlen);
-	hc_after_read(fd, n, ret);
+	if (hc_fd_managed(fd))
+		return managed_recvfrom_chk(fd, buf, n, buflen, flags, from, fromlen);
+	return HC_REAL(recvfrom_chk)(fd, buf, n, buflen, flags, from, fromlen);
+}
+
+static COLD ssize_t managed_recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	ssize_t ret = HC_REAL(recvmsg)(fd, msg, flags);
+	hc_after_read(fd, iov_total(msg->msg_iov, msg->msg_iovlen), ret);
 	return ret;
 }
 
 HC_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
-	if (!hc_fd_managed(fd))
-		return HC_REAL(recvmsg)(fd, msg, flags);
-	ssize_t ret = HC_REAL(recvmsg)(fd, msg, flags);
-	hc_after_read(fd, iov_total(msg->msg_iov, msg->msg_iovlen), ret);
-	return ret;
+	if (hc_fd_managed(fd))
+		return managed_recvmsg(fd, msg, flags);
+	return HC_REAL(recvmsg)(fd, msg, flags);
 }

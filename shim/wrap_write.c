@@ -1,16 +1,17 @@
 /* wrap_write.c - interposed write family: write, writev, send, sendto, sendmsg,
- * sendmmsg. An fd that is not managed costs one bitmap test; a managed one is
- * probed (and healed) at request boundaries before its bytes go out. */
+ * sendmmsg. An fd that is not managed costs one bitmap test and a tail call; a
+ * managed one is probed (and healed) at request boundaries before its bytes go out.
+ * The managed paths are out of line so the fast path needs no stack frame. */
 #define _GNU_SOURCE
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "wrap.h"
 
-HC_EXPORT ssize_t write(int fd, const void *buf, size_t n)
+#define COLD __attribute__((noinline, cold))
+
+static COLD ssize_t managed_write(int fd, const void *buf, size_t n)
 {
-	if (!hc_fd_managed(fd))
-		return HC_REAL(write)(fd, buf, n);
 	if (hc_before_write(fd, buf, n) == HC_WRITE_FAIL)
 		return hc_fail_epipe();
 	ssize_t ret = HC_REAL(write)(fd, buf, n);
@@ -18,12 +19,17 @@ HC_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 	return ret;
 }
 
-HC_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
+HC_EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+	if (hc_fd_managed(fd))
+		return managed_write(fd, buf, n);
+	return HC_REAL(write)(fd, buf, n);
+}
+
+static COLD ssize_t managed_writev(int fd, const struct iovec *iov, int cnt)
 {
 	unsigned char head[HC_HEAD];
 
-	if (!hc_fd_managed(fd))
-		return HC_REAL(writev)(fd, iov, cnt);
 	if (hc_before_write(fd, head, hc_iov_head(iov, cnt > 0 ? (size_t)cnt : 0, head)) == HC_WRITE_FAIL)
 		return hc_fail_epipe();
 	ssize_t ret = HC_REAL(writev)(fd, iov, cnt);
@@ -31,21 +37,16 @@ HC_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 	return ret;
 }
 
-HC_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
+HC_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
-	if (!hc_fd_managed(fd))
-		return HC_REAL(send)(fd, buf, n, flags);
-	if (hc_before_write(fd, buf, n) == HC_WRITE_FAIL)
-		return hc_fail_epipe();
-	ssize_t ret = HC_REAL(send)(fd, buf, n, flags);
-	hc_after_write(fd, ret);
-	return ret;
+	if (hc_fd_managed(fd))
+		return managed_writev(fd, iov, cnt);
+	return HC_REAL(writev)(fd, iov, cnt);
 }
 
-HC_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to, socklen_t tolen)
+static COLD ssize_t managed_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
+				   socklen_t tolen)
 {
-	if (!hc_fd_managed(fd))
-		return HC_REAL(sendto)(fd, buf, n, flags, to, tolen);
 	if (hc_before_write(fd, buf, n) == HC_WRITE_FAIL)
 		return hc_fail_epipe();
 	ssize_t ret = HC_REAL(sendto)(fd, buf, n, flags, to, tolen);
@@ -53,12 +54,24 @@ HC_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const str
 	return ret;
 }
 
-HC_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+HC_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
+{
+	if (hc_fd_managed(fd))
+		return managed_sendto(fd, buf, n, flags, NULL, 0);
+	return HC_REAL(send)(fd, buf, n, flags);
+}
+
+HC_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to, socklen_t tolen)
+{
+	if (hc_fd_managed(fd))
+		return managed_sendto(fd, buf, n, flags, to, tolen);
+	return HC_REAL(sendto)(fd, buf, n, flags, to, tolen);
+}
+
+static COLD ssize_t managed_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	unsigned char head[HC_HEAD];
 
-	if (!hc_fd_managed(fd))
-		return HC_REAL(sendmsg)(fd, msg, flags);
 	if (hc_before_write(fd, head, hc_iov_head(msg->msg_iov, msg->msg_iovlen, head)) == HC_WRITE_FAIL)
 		return hc_fail_epipe();
 	ssize_t ret = HC_REAL(sendmsg)(fd, msg, flags);
@@ -66,13 +79,18 @@ HC_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	return ret;
 }
 
-HC_EXPORT int sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n, int flags)
+HC_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	if (hc_fd_managed(fd))
+		return managed_sendmsg(fd, msg, flags);
+	return HC_REAL(sendmsg)(fd, msg, flags);
+}
+
+static COLD int managed_sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n, int flags)
 {
 	unsigned char head[HC_HEAD];
 	size_t headlen = 0;
 
-	if (!hc_fd_managed(fd))
-		return HC_REAL(sendmmsg)(fd, msgs, n, flags);
 	if (n > 0)
 		headlen = hc_iov_head(msgs[0].msg_hdr.msg_iov, msgs[0].msg_hdr.msg_iovlen, head);
 	if (hc_before_write(fd, head, headlen) == HC_WRITE_FAIL)
@@ -80,4 +98,11 @@ HC_EXPORT int sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n, int flags)
 	int ret = HC_REAL(sendmmsg)(fd, msgs, n, flags);
 	hc_after_write(fd, ret);
 	return ret;
+}
+
+HC_EXPORT int sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n, int flags)
+{
+	if (hc_fd_managed(fd))
+		return managed_sendmmsg(fd, msgs, n, flags);
+	return HC_REAL(sendmmsg)(fd, msgs, n, flags);
 }
