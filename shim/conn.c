@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -152,6 +153,13 @@ void hc_on_bind(int fd, const struct sockaddr *sa, socklen_t len)
 	conn_unlock(saved);
 }
 
+/* The inode of the socket at fd, or 0. */
+static uint64_t socket_inode(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) ? (uint64_t)st.st_ino : 0;
+}
+
 /* Records what a connect() on c meant. Caller holds the lock. */
 static void note_connect(struct hc_conn *c, const struct sockaddr *sa, socklen_t len, int ret, int err)
 {
@@ -183,6 +191,7 @@ static void note_connect(struct hc_conn *c, const struct sockaddr *sa, socklen_t
 	}
 	memcpy(&c->peer, sa, len);
 	c->peer_len = len;
+	c->ino = socket_inode(c->fd);
 	c->wrote = false;
 	c->read_since_write = false;
 	c->last_io_ns = hc_now_ns();
@@ -309,6 +318,7 @@ static bool heal(struct hc_conn *c, const char *why, uint64_t quiet_ns)
 		return false;
 	}
 	HC_COUNT(reconnects);
+	c->ino = socket_inode(c->fd);
 	uint64_t took = hc_now_ns() - t0;
 	hc_log(HC_LOG_INFO, "fd %d %s %s after %llu ms idle; reconnected in %llu.%02llu ms", c->fd, addr, why,
 	       (unsigned long long)(quiet_ns / 1000000), (unsigned long long)(took / 1000000),
@@ -325,6 +335,13 @@ static enum hc_write_action decide(struct hc_conn *c, uint64_t quiet_ns)
 
 	HC_COUNT(probes);
 	v = hc_probe(c->fd, &probe_why);
+	if (v != HC_PROBE_FAILED && (v != HC_ALIVE || hc_cfg.max_idle_ms > 0) &&
+	    (c->ino == 0 || socket_inode(c->fd) != c->ino)) {
+		/* The fd was closed behind our back (glibc-internal closes, raw
+		 * syscalls) and now names something else: never act on it. */
+		hc_conn_set_state(c, HC_CONN_UNMANAGED);
+		return HC_WRITE_PROCEED;
+	}
 	snprintf(why, sizeof(why), "stale (%s)", probe_why);
 	if (v == HC_STALE_UNREAD && hc_cfg.unread == HC_UNREAD_KEEP) {
 		/* The server said something before closing (a goodbye, a FATAL, a 408):

@@ -46,6 +46,7 @@ struct hc_conn {
 	unsigned char nopts;
 	socklen_t peer_len, bind_len; /* bind_len 0 = no explicit bind */
 	uint64_t last_io_ns;          /* last read or write by the program, or connect */
+	uint64_t ino;                 /* the socket's inode at connect: is fd still that socket? */
 	struct hc_sockopt *opts;      /* nopts entries, in the order first set */
 	union hc_sockaddr peer;
 	union hc_sockaddr bound;
