@@ -1,0 +1,344 @@
+# shellcheck shell=bash disable=SC2034 # the variables are for the tests that source this file
+# tests/integration/lib.sh — helpers shared by the integration tests (t_*.sh).
+#
+# Source it first thing:   . "$(dirname "$0")/lib.sh"
+#
+# Environment:
+#   HC_BUILD        build directory (absolute); default: <repo>/build
+#   HC_PLAIN_ONLY=1 developer knob: run only the halves without the shim and
+#                   stop (passing) where the shim half would start
+#   HC_KEEP=1       keep the test's temp directory (its path is printed)
+#
+# What it gives a test:
+#   $HOST $PY $HC_CLIENTS $HC_LIB $HC_LAUNCHER $T (private temp dir)
+#   hc_pick_port VAR          free TCP port, locked against parallel runs
+#   hc_start NAME CMD...      start a server in its own process group;
+#                             stdout -> $T/NAME.out, stderr -> $T/NAME.err
+#   hc_start_ncat_loop NAME PORT [IDLE]
+#                             `ncat -l 127.0.0.1 PORT -i IDLE` in a respawn loop
+#   hc_wait_port PORT [SECS]  wait until something listens on PORT
+#   hc_run_plain NAME [VAR=VAL...] CMD...   run a client without the shim
+#   hc_run_shim  NAME [VAR=VAL...] CMD...   same under LD_PRELOAD, with
+#                             HALFCLOSE_STATS=$T/NAME.stats
+#       both set RC, OUT ($T/NAME.out), ERR ($T/NAME.err), STATS
+#   hc_stats_get FILE KEY     value of KEY in the (last) stats line
+#   hc_require_shim           stop with a failure if the library is missing
+#   assertions: hc_check, hc_assert_rc, hc_assert_rc_nonzero,
+#       hc_assert_contains, hc_assert_lacks, hc_assert_count, hc_assert_stat
+#   hc_finish                 print the verdict, exit 0 (pass) or 1 (fail)
+# Servers are killed (whole process group: respawn loop and children) and
+# the temp directory removed when the test exits, however it exits.
+
+set -u
+
+HC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HC_BUILD=${HC_BUILD:-$HC_ROOT/build}
+HC_CLIENTS=$HC_BUILD/clients
+HC_LIB=$HC_BUILD/libhalfclose.so
+HC_LAUNCHER=$HC_BUILD/halfclose
+HC_TESTS=$HC_ROOT/tests
+PY=/usr/bin/python3
+HOST=127.0.0.1
+HC_TEST_NAME=$(basename "$0" .sh)
+HC_LOCKDIR=${TMPDIR:-/tmp}/halfclose-test-ports
+T=$(mktemp -d "${TMPDIR:-/tmp}/hc-$HC_TEST_NAME.XXXXXX") || exit 1
+
+HC_FAILED=0
+HC_CHECKS=0
+HC_PGIDS=()
+RC=0 OUT='' ERR='' STATS=''
+
+# Never let the caller's environment leak a preload or a HALFCLOSE_* setting
+# into a run: both run helpers start from an environment cleaned of these.
+HC_ENV_CLEAN=(env -u LD_PRELOAD)
+for _v in $(compgen -e); do
+    case $_v in HALFCLOSE_*) HC_ENV_CLEAN+=(-u "$_v") ;; esac
+done
+unset _v
+
+hc_log() { printf '%s\n' "$*"; }
+
+hc_cleanup() {
+    local rc=$? pg
+    trap - EXIT INT TERM
+    for pg in "${HC_PGIDS[@]}"; do
+        kill -TERM -- "-$pg" 2>/dev/null
+    done
+    if ((${#HC_PGIDS[@]})); then
+        sleep 0.2
+        for pg in "${HC_PGIDS[@]}"; do
+            kill -KILL -- "-$pg" 2>/dev/null
+        done
+    fi
+    if [ "${HC_KEEP:-0}" = 1 ]; then
+        echo "(kept $T)"
+    else
+        rm -rf "$T"
+    fi
+    exit "$rc"
+}
+trap hc_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- ports -----------------------------------------------------------------
+
+# hc_listening PORT: true if a socket listens on PORT (any local address).
+# Reads /proc/net/tcp{,6} so that it never connects (a probe connection would
+# use up a one-shot server such as `ncat -l`).
+hc_listening() {
+    local hex
+    hex=$(printf ':%04X' "$1")
+    awk -v p="$hex" '$4 == "0A" && substr($2, length($2) - 4) == p { f = 1 }
+                     END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# hc_port_in_use PORT: true if any TCP socket (listening or not) uses PORT
+# as its local port.
+hc_port_in_use() {
+    local hex
+    hex=$(printf ':%04X' "$1")
+    awk -v p="$hex" 'NR > 1 && substr($2, length($2) - 4) == p { f = 1 }
+                     END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# hc_pick_port VAR: store a free port in VAR.  Ports come from 20000-31999,
+# below the kernel's ephemeral range (32768-60999 by default), so no client's
+# outgoing connection takes them; a flock on $HC_LOCKDIR/PORT.lock, held by
+# this test (and inherited by its servers) until it exits, keeps parallel
+# tests and parallel runs apart; a bind test catches any other user.
+hc_pick_port() {
+    local __var=$1 port fd tries=0
+    mkdir -p "$HC_LOCKDIR" 2>/dev/null
+    while ((tries++ < 200)); do
+        port=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
+        exec {fd}>>"$HC_LOCKDIR/$port.lock" || continue
+        if flock -n "$fd" && ! hc_port_in_use "$port" &&
+            "$PY" -c 'import socket,sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))' "$port" 2>/dev/null; then
+            printf -v "$__var" '%s' "$port"
+            return 0
+        fi
+        exec {fd}>&-
+    done
+    hc_log "lib.sh: could not find a free port"
+    exit 1
+}
+
+# --- servers ---------------------------------------------------------------
+
+# hc_start NAME CMD...: run CMD in the background as the leader of a new
+# session/process group (so that cleanup can kill it with everything it
+# spawned), stdin from /dev/null, stdout to $T/NAME.out, stderr to $T/NAME.err.
+hc_start() {
+    local name=$1 pidf i
+    shift
+    pidf=$T/$name.pgid
+    # shellcheck disable=SC2016 # expanded by the inner shell
+    setsid bash -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' "$pidf" "$@" \
+        </dev/null >"$T/$name.out" 2>"$T/$name.err" &
+    for ((i = 0; i < 200; i++)); do
+        [ -s "$pidf" ] && break
+        sleep 0.01
+    done
+    if [ ! -s "$pidf" ]; then
+        hc_log "lib.sh: server $name did not start"
+        exit 1
+    fi
+    HC_PGIDS+=("$(cat "$pidf")")
+}
+
+# hc_start_ncat_loop NAME PORT [IDLE_S]: nmap's ncat closing each connection
+# after IDLE_S (default 2) idle seconds, restarted whenever it exits (its idle
+# timer ends the whole process).  Its stdin is a FIFO opened read-write, which
+# never reaches EOF: with stdin at EOF ncat would shutdown(SHUT_WR) every
+# connection at once.  Everything the clients sent is in $T/NAME.out, ncat's
+# messages ("Idle timeout expired") in $T/NAME.err.
+hc_start_ncat_loop() {
+    local name=$1 port=$2 idle=${3:-2}
+    mkfifo "$T/$name.stdin"
+    # shellcheck disable=SC2016 # expanded by the inner shell
+    hc_start "$name" bash -c \
+        'while :; do ncat -l 127.0.0.1 "$1" -i "$2" <>"$3" || sleep 0.05; done' \
+        _ "$port" "$idle" "$T/$name.stdin"
+    hc_wait_port "$port"
+}
+
+# hc_wait_port PORT [SECS]: wait (default at most 5 s) until PORT listens.
+hc_wait_port() {
+    local port=$1 secs=${2:-5} i
+    for ((i = 0; i < secs * 50; i++)); do
+        hc_listening "$port" && return 0
+        sleep 0.02
+    done
+    hc_log "lib.sh: nothing listens on port $port after ${secs}s"
+    exit 1
+}
+
+# --- running clients ---------------------------------------------------------
+
+hc_show_file() { # FILE PREFIX
+    [ -s "$1" ] || return 0
+    sed -e "s/^/    $2| /" "$1"
+    [ -n "$(tail -c1 "$1")" ] && echo
+    return 0
+}
+
+hc_describe_rc() {
+    local rc=$1
+    if [ "$rc" -eq 124 ]; then
+        echo "$rc (timed out)"
+    elif [ "$rc" -gt 128 ]; then
+        echo "$rc (killed by SIG$(kill -l "$((rc - 128))" 2>/dev/null))"
+    else
+        echo "$rc"
+    fi
+}
+
+# hc_run MODE NAME [VAR=VAL...] CMD...
+hc_run() {
+    local mode=$1 name=$2 t0 t1
+    shift 2
+    local -a envv=("${HC_ENV_CLEAN[@]}")
+    OUT=$T/$name.out ERR=$T/$name.err STATS=
+    if [ "$mode" = shim ]; then
+        STATS=$T/$name.stats
+        : >"$STATS"
+        envv+=("LD_PRELOAD=$HC_LIB" "HALFCLOSE_STATS=$STATS")
+    fi
+    hc_log "+ [$mode] $*"
+    t0=$(date +%s%N)
+    timeout -k 2 "${HC_RUN_TIMEOUT:-40}" "${envv[@]}" "$@" </dev/null >"$OUT" 2>"$ERR"
+    RC=$?
+    t1=$(date +%s%N)
+    hc_show_file "$OUT" stdout
+    hc_show_file "$ERR" stderr
+    hc_log "    exit status $(hc_describe_rc "$RC") after $(((t1 - t0) / 1000000)) ms"
+    if [ "$mode" = shim ]; then
+        if [ -s "$STATS" ]; then hc_show_file "$STATS" stats; else hc_log "    (no stats line written)"; fi
+    fi
+    return 0
+}
+hc_run_plain() { hc_run plain "$@"; }
+hc_run_shim() { hc_run shim "$@"; }
+
+# hc_stats_get FILE KEY: print KEY's value from the last stats line in FILE;
+# fails (prints nothing) if there is no such line or key.
+hc_stats_get() {
+    [ -f "$1" ] || return 1
+    awk -v k="$2" '/^halfclose / { for (i = 2; i <= NF; i++) { n = index($i, "=");
+                         if (substr($i, 1, n - 1) == k) v = substr($i, n + 1) } }
+                   END { if (v == "") exit 1; print v }' "$1"
+}
+
+hc_require_shim() {
+    if [ "${HC_PLAIN_ONLY:-0}" = 1 ]; then
+        hc_log "(HC_PLAIN_ONLY=1: shim half skipped)"
+        hc_finish
+    fi
+    if [ ! -f "$HC_LIB" ]; then
+        hc_fail "library exists at $HC_LIB"
+        hc_finish
+    fi
+}
+
+# --- assertions ----------------------------------------------------------------
+# Each prints "  ok: WHAT" or "  FAILED: WHAT"; a failure marks the test
+# failed but the test goes on, so that one run shows everything.
+
+hc_pass() { HC_CHECKS=$((HC_CHECKS + 1)); hc_log "  ok: $*"; }
+hc_fail() { HC_CHECKS=$((HC_CHECKS + 1)); HC_FAILED=1; hc_log "  FAILED: $*"; }
+
+# hc_check DESCRIPTION CMD...: passes if CMD succeeds.
+hc_check() {
+    local what=$1
+    shift
+    if "$@"; then hc_pass "$what"; else hc_fail "$what"; fi
+}
+
+# hc_assert_rc EXPECTED [WHAT]: the last run's exit status.
+hc_assert_rc() {
+    local what=${2:-client}
+    if [ "$RC" -eq "$1" ]; then
+        hc_pass "$what exits $1"
+    else
+        hc_fail "$what exits $1 (got $(hc_describe_rc "$RC"))"
+    fi
+}
+
+hc_assert_rc_nonzero() {
+    local what=${1:-client}
+    if [ "$RC" -ne 0 ] && [ "$RC" -ne 124 ]; then
+        hc_pass "$what fails (exit status $(hc_describe_rc "$RC"))"
+    else
+        hc_fail "$what fails (got exit status $(hc_describe_rc "$RC"))"
+    fi
+}
+
+# hc_assert_contains FILE STRING [WHAT]: fixed-string match.
+hc_assert_contains() {
+    local what=${3:-$(basename "$1")}
+    if grep -qF -- "$2" "$1" 2>/dev/null; then
+        hc_pass "$what contains '$2'"
+    else
+        hc_fail "$what contains '$2' (it has: $(head -c 300 "$1" 2>/dev/null | tr '\n' '|'))"
+    fi
+}
+
+hc_assert_lacks() {
+    local what=${3:-$(basename "$1")}
+    if ! grep -qF -- "$2" "$1" 2>/dev/null; then
+        hc_pass "$what does not contain '$2'"
+    else
+        hc_fail "$what does not contain '$2' (it has: $(head -c 300 "$1" | tr '\n' '|'))"
+    fi
+}
+
+# hc_assert_count FILE STRING N [WHAT]: STRING occurs exactly N times.
+hc_assert_count() {
+    local what=${4:-$(basename "$1")} n
+    n=$(grep -oF -- "$2" "$1" 2>/dev/null | wc -l)
+    if [ "$n" -eq "$3" ]; then
+        hc_pass "$what contains '$2' exactly $3 time(s)"
+    else
+        hc_fail "$what contains '$2' exactly $3 time(s) (found $n)"
+    fi
+}
+
+# hc_assert_stat FILE KEY OP VALUE   (OP: -eq -ge -gt -le ...)
+hc_assert_stat() {
+    local v
+    if ! v=$(hc_stats_get "$1" "$2"); then
+        hc_fail "stats $2 $3 $4 (no stats line with key $2 in $(basename "$1"))"
+        return
+    fi
+    if test "$v" "$3" "$4" 2>/dev/null; then
+        hc_pass "stats $2=$v ($3 $4)"
+    else
+        hc_fail "stats $2 $3 $4 (got $2=$v)"
+    fi
+}
+
+hc_section() { hc_log ""; hc_log "== $*"; }
+
+# hc_finish: verdict and exit.  On failure, dump every server log.
+hc_finish() {
+    local f
+    if [ "$HC_FAILED" -ne 0 ] || [ "$HC_CHECKS" -eq 0 ]; then
+        [ "$HC_CHECKS" -eq 0 ] && hc_log "  FAILED: no assertion was made"
+        hc_log ""
+        hc_log "-- server logs ($T):"
+        for f in "$T"/*.out "$T"/*.err "$T"/*.log; do
+            [ -s "$f" ] || continue
+            case $(basename "$f") in srv_*) ;; *) continue ;; esac
+            hc_log "  $(basename "$f"):"
+            hc_show_file "$f" ""
+        done
+        hc_log "RESULT: $HC_TEST_NAME FAILED"
+        exit 1
+    fi
+    hc_log "RESULT: $HC_TEST_NAME passed ($HC_CHECKS checks)"
+    exit 0
+}
