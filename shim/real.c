@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 struct hc_real_fns hc_real;
+atomic_int hc_real_ready;
 
 /* Fallbacks: used if dlsym finds nothing, finds our own wrapper, or is itself
  * calling back into a wrapper while we bind (a thread-local flag says so). */
@@ -109,14 +110,13 @@ static void *find_next(const char *name)
 	do {                                              \
 		void *p_ = find_next(sym);                \
 		if (p_ != NULL)                           \
-			*(void **)&next.field = p_;       \
+			*(void **)&hc_real.field = p_;    \
 	} while (0)
 
 static void bind_all(void)
 {
-	struct hc_real_fns next = fallback;
-
 	binding = 1;
+	hc_real = fallback;
 	BIND(socket, "socket");
 	BIND(connect, "connect");
 	BIND(setsockopt, "setsockopt");
@@ -144,20 +144,23 @@ static void bind_all(void)
 	BIND(read_chk, "__read_chk");
 	BIND(recv_chk, "__recv_chk");
 	BIND(recvfrom_chk, "__recvfrom_chk");
-	/* Publish whole: another thread's HC_REAL sees either NULL or a complete table. */
-	hc_real = next;
+	/* Publish: HC_REAL's acquire load sees a complete table or goes slow. */
+	atomic_store_explicit(&hc_real_ready, 1, memory_order_release);
 	binding = 0;
+}
+
+const struct hc_real_fns *hc_real_slow(void)
+{
+	int saved = errno;
+
+	if (binding)
+		return &fallback; /* dlsym re-entered a wrapper: answer with system calls */
+	pthread_once(&bind_once, bind_all);
+	errno = saved;
+	return &hc_real;
 }
 
 void hc_real_bind(void)
 {
-	int saved = errno;
-	if (binding) {
-		/* dlsym re-entered a wrapper: answer with system calls meanwhile. */
-		if (hc_real.write == NULL)
-			hc_real = fallback;
-	} else {
-		pthread_once(&bind_once, bind_all);
-	}
-	errno = saved;
+	(void)hc_real_slow();
 }

@@ -3,6 +3,7 @@
 #ifndef HC_REAL_H
 #define HC_REAL_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -38,16 +39,24 @@ struct hc_real_fns {
 	ssize_t (*recvfrom_chk)(int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *);
 };
 
+/* Complete once hc_real_ready is set (release); never written after that. */
 extern struct hc_real_fns hc_real;
+extern atomic_int hc_real_ready;
 
 /* Binds every entry of hc_real exactly once (pthread_once). Never leaves a NULL
  * entry behind: a symbol that cannot be found, or that resolves back into this
  * library, is replaced by a direct system call. Preserves errno. */
-void hc_real_bind(void) __attribute__((cold));
+void hc_real_bind(void);
+
+/* The table to call through before hc_real is ready: hc_real once bound, or the
+ * system-call fallbacks while this very thread is binding (dlsym re-entered a
+ * wrapper). Preserves errno. */
+const struct hc_real_fns *hc_real_slow(void) __attribute__((cold));
 
 /* The real function NAME, binding all of them first if this is the first call.
- * A load and a predictable branch on the hot path. */
-#define HC_REAL(name) \
-	(__builtin_expect(hc_real.name != NULL, 1) ? hc_real.name : (hc_real_bind(), hc_real.name))
+ * On the hot path: two loads and a predictable branch (a plain mov on x86). */
+#define HC_REAL(name)                                                                        \
+	(__builtin_expect(atomic_load_explicit(&hc_real_ready, memory_order_acquire), 1) ? hc_real.name \
+											   : hc_real_slow()->name)
 
 #endif
