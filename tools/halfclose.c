@@ -50,17 +50,17 @@ static void usage(FILE *out)
 static const char *find_library(void)
 {
 	static char path[PATH_MAX];
-	char exe[PATH_MAX];
+	char exe[PATH_MAX], up[PATH_MAX + 16];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
 	if (n > 0) {
 		exe[n] = '\0';
-		const char *dir = dirname(exe);
+		const char *dir = dirname(exe); /* points into exe */
 		snprintf(path, sizeof(path), "%s/%s", dir, LIBNAME);
 		if (access(path, R_OK) == 0)
 			return path;
-		snprintf(exe, sizeof(exe), "%s/../lib/%s", dir, LIBNAME);
-		if (access(exe, R_OK) == 0 && realpath(exe, path) != NULL)
+		snprintf(up, sizeof(up), "%s/../lib/%s", dir, LIBNAME);
+		if (access(up, R_OK) == 0 && realpath(up, path) != NULL)
 			return path;
 	}
 	snprintf(path, sizeof(path), "%s/%s", HC_LIBDIR, LIBNAME);

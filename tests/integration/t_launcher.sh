@@ -4,14 +4,24 @@
 #   it heals a stale connection exactly like LD_PRELOAD (the same client
 #   fails without it); the program's exit status comes back unchanged;
 #   it refuses a setuid program (the loader would drop LD_PRELOAD) with a
-#   message and a non-zero exit; an LD_PRELOAD already set is kept.
+#   message and a non-zero exit; an LD_PRELOAD already set is kept; an
+#   installed launcher ($PREFIX/bin) finds the library in $PREFIX/lib.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 hc_require_launcher() {
     if [ "${HC_PLAIN_ONLY:-0}" != 1 ] && [ ! -x "$HC_LAUNCHER" ]; then
         hc_fail "launcher exists at $HC_LAUNCHER"
-        hc_finish
+        hc_section "an installed launcher finds the library in ../lib (make install layout)"
+mkdir -p "$T/prefix/bin" "$T/prefix/lib"
+cp "$HC_LAUNCHER" "$T/prefix/bin/halfclose"
+cp "$HC_BUILD/libhalfclose.so" "$T/prefix/lib/libhalfclose.so"
+# shellcheck disable=SC2016 # $LD_PRELOAD is for the child shell
+hc_run_plain installed "$T/prefix/bin/halfclose" -- /bin/sh -c 'echo "LD_PRELOAD=$LD_PRELOAD"'
+hc_assert_rc 0 "installed halfclose -- sh"
+hc_assert_contains "$OUT" "LD_PRELOAD=$T/prefix/lib/libhalfclose.so" "child's LD_PRELOAD"
+
+hc_finish
     fi
 }
 
@@ -68,5 +78,14 @@ hc_assert_rc 0 "halfclose -- sh"
 hc_assert_contains "$OUT" "$T/libdummy.so" "child's LD_PRELOAD"
 hc_assert_contains "$OUT" "libhalfclose.so" "child's LD_PRELOAD"
 hc_assert_lacks "$ERR" "cannot be preloaded" "stderr (ld.so found every preloaded object)"
+
+hc_section "an installed launcher finds the library in ../lib (make install layout)"
+mkdir -p "$T/prefix/bin" "$T/prefix/lib"
+cp "$HC_LAUNCHER" "$T/prefix/bin/halfclose"
+cp "$HC_BUILD/libhalfclose.so" "$T/prefix/lib/libhalfclose.so"
+# shellcheck disable=SC2016 # $LD_PRELOAD is for the child shell
+hc_run_plain installed "$T/prefix/bin/halfclose" -- /bin/sh -c 'echo "LD_PRELOAD=$LD_PRELOAD"'
+hc_assert_rc 0 "installed halfclose -- sh"
+hc_assert_contains "$OUT" "LD_PRELOAD=$T/prefix/lib/libhalfclose.so" "child's LD_PRELOAD"
 
 hc_finish
