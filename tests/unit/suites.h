@@ -1,0 +1,15 @@
+/* suites.h - the Check suites of the core, one per module; main.c runs them all. */
+#ifndef HC_TEST_SUITES_H
+#define HC_TEST_SUITES_H
+
+#include <check.h>
+
+Suite *config_suite(void);
+Suite *table_suite(void);
+Suite *probe_suite(void);
+Suite *reconnect_suite(void);
+Suite *log_suite(void);
+Suite *real_suite(void);
+Suite *conn_suite(void);
+
+#endif

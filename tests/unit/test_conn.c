@@ -1,0 +1,659 @@
+/* test_conn.c - the life of a managed connection through the core's hooks, as
+ * the wrappers call them: which writes are probed, when a stale connection is
+ * healed at the same fd, and when it is left alone or failed with EPIPE. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "conn.h"
+#include "log.h"
+#include "loopback.h"
+#include "suites.h"
+#include "table.h"
+
+#define SENTINEL_ERRNO 4242
+
+extern char **environ;
+
+static struct hc_config saved_cfg;
+
+/* The core is initialised from a clean environment, then each test sets the
+ * few settings it is about directly in hc_cfg. */
+static void setup(void)
+{
+	for (int again = 1; again;) {
+		again = 0;
+		for (char **e = environ; *e != NULL; e++) {
+			if (strncmp(*e, "HALFCLOSE_", 10) == 0) {
+				char name[256];
+				size_t len = strcspn(*e, "=");
+				if (len >= sizeof name)
+					continue;
+				memcpy(name, *e, len);
+				name[len] = '\0';
+				unsetenv(name);
+				again = 1;
+				break;
+			}
+		}
+	}
+	hc_init();
+	ck_assert(hc_active());
+	saved_cfg = hc_cfg;
+	hc_cfg.log_level = HC_LOG_OFF;
+	hc_cfg.min_idle_ms = 0;
+	hc_stats_reset();
+}
+
+static void teardown(void)
+{
+	hc_table_lock();
+	hc_table_remove_range(0, ~0u);
+	hc_table_unlock();
+	hc_cfg = saved_cfg;
+}
+
+/* socket() + connect() as the wrappers report them. */
+static int app_connect(const struct sockaddr_in *addr)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	hc_on_socket(fd, AF_INET, SOCK_STREAM, 0);
+	int r = connect(fd, (const struct sockaddr *)addr, sizeof *addr);
+	hc_on_connect(fd, (const struct sockaddr *)addr, sizeof *addr, r, r == 0 ? 0 : errno);
+	ck_assert_int_eq(r, 0);
+	return fd;
+}
+
+/* write() as the wrapper does it: -1 EPIPE without sending when told to fail. */
+static ssize_t app_send(int fd, const void *s, size_t n)
+{
+	errno = SENTINEL_ERRNO;
+	enum hc_write_action act = hc_before_write(fd, s, n);
+	ck_assert_msg(errno == SENTINEL_ERRNO, "hc_before_write changed errno to %d", errno);
+	if (act == HC_WRITE_FAIL) {
+		errno = EPIPE;
+		return -1;
+	}
+	ssize_t r = write(fd, s, n);
+	int e = errno;
+	hc_after_write(fd, r);
+	ck_assert_int_eq(errno, e);
+	return r;
+}
+
+static ssize_t app_write(int fd, const char *s)
+{
+	return app_send(fd, s, strlen(s));
+}
+
+/* read() as the wrapper reports it. */
+static ssize_t app_read(int fd, char *buf, size_t n)
+{
+	ssize_t r = read(fd, buf, n);
+	int e = errno;
+	hc_after_read(fd, n, r);
+	ck_assert_int_eq(errno, e);
+	return r;
+}
+
+static void app_close(int fd)
+{
+	hc_on_close(fd);
+	close(fd);
+}
+
+/* One request/response exchange on a live connection. */
+static void exchange(int fd, int server)
+{
+	char buf[16];
+	ck_assert_int_eq(app_write(fd, "PING\r\n"), 6);
+	ck_assert(wait_for_events(server, POLLIN) & POLLIN);
+	ck_assert_int_eq(read(server, buf, sizeof buf), 6);
+	ck_assert_int_eq(write(server, "+PONG\r\n", 7), 7);
+	ck_assert(wait_for_events(fd, POLLIN) & POLLIN);
+	ck_assert_int_eq(app_read(fd, buf, sizeof buf), 7);
+}
+
+/* The server's idle timer fires: it half-closes; the client's kernel sees the FIN. */
+static void server_idles_out(int fd, int server)
+{
+	ck_assert_int_eq(shutdown(server, SHUT_WR), 0);
+	ck_assert(wait_for_events(fd, POLLRDHUP) & POLLRDHUP);
+}
+
+static bool listener_has_a_connection(int listener)
+{
+	struct pollfd p = { .fd = listener, .events = POLLIN };
+	return poll(&p, 1, 0) == 1;
+}
+
+static unsigned long stat_of(atomic_ulong *f)
+{
+	return atomic_load(f);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* ---- healing ----------------------------------------------------------------- */
+
+START_TEST(stale_fin_reconnects_at_same_fd)
+{
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	int fd = app_connect(&addr);
+	ck_assert(hc_fd_managed(fd));
+	int server = accept_within(l);
+	exchange(fd, server);
+	server_idles_out(fd, server);
+
+	ck_assert_int_eq(app_write(fd, "GET k\r\n"), 7);
+
+	int fresh = accept_within(l);
+	char buf[16];
+	ck_assert(wait_for_events(fresh, POLLIN) & POLLIN);
+	ck_assert_int_eq(read(fresh, buf, sizeof buf), 7);
+	ck_assert_mem_eq(buf, "GET k\r\n", 7);
+	ck_assert_int_eq(read(server, buf, sizeof buf), 0); /* the old one was closed */
+	ck_assert_uint_eq(stat_of(&hc_stats.reconnects), 1);
+	ck_assert(hc_fd_managed(fd));
+	/* And it goes on being a managed connection. */
+	ck_assert_int_eq(write(fresh, "$1\r\nv\r\n", 7), 7);
+	ck_assert(wait_for_events(fd, POLLIN) & POLLIN);
+	ck_assert_int_eq(app_read(fd, buf, sizeof buf), 7);
+	close(fresh);
+	close(server);
+	app_close(fd);
+	close(l);
+}
+END_TEST
+
+START_TEST(stale_in_active_use_fails_with_epipe_and_sends_nothing)
+{
+	/* Quiet for less than MIN_IDLE: a reply might still be owed, never swap. */
+	hc_cfg.min_idle_ms = 60000;
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	int fd = app_connect(&addr);
+	int server = accept_within(l);
+	exchange(fd, server);
+	server_idles_out(fd, server);
+
+	ck_assert_int_eq(app_write(fd, "GET k\r\n"), -1);
+	ck_assert_int_eq(errno, EPIPE);
+	ck_assert_int_eq(app_write(fd, "GET k\r\n"), -1); /* and stays failed */
+	ck_assert_int_eq(errno, EPIPE);
+	ck_assert(!listener_has_a_connection(l));
+	char buf[16];
+	ck_assert_int_eq(recv(server, buf, sizeof buf, MSG_DONTWAIT), -1); /* nothing was sent */
+	ck_assert_int_eq(errno, EAGAIN);
+	ck_assert_uint_eq(stat_of(&hc_stats.reconnects), 0);
+	close(server);
+	app_close(fd);
+	close(l);
+}
+END_TEST
+
+START_TEST(failed_reconnect_fails_the_write_with_epipe)
+{
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	int fd = app_connect(&addr);
+	int server = accept_within(l);
+	exchange(fd, server);
+	close(l); /* the server process is gone */
+	server_idles_out(fd, server);
+	hc_cfg.retries = 0;
+
+	ck_assert_int_eq(app_write(fd, "GET k\r\n"), -1);
+	ck_assert_int_eq(errno, EPIPE);
+	ck_assert_uint_eq(stat_of(&hc_stats.reconnect_failures), 1);
+	close(server);
+	app_close(fd);
+}
+END_TEST
+
+START_TEST(goodbye_bytes_are_left_for_the_program_by_default)
+{
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	int fd = app_connect(&addr);
+	int server = accept_within(l);
+	exchange(fd, server);
+	ck_assert_int_eq(write(server, "-ERR idle\r\n", 11), 11);
+	server_idles_out(fd, server);
+
+	ck_assert_int_eq(app_write(fd, "GET k\r\n"), 7); /* goes to the old connection */
+	ck_assert(!listener_has_a_connection(l));
+	ck_assert(!hc_fd_managed(fd));
+	char buf[32];
+	ck_assert_int_eq(app_read(fd, buf, sizeof buf), 11);
+	ck_assert_mem_eq(buf, "-ERR idle\r\n", 11);
+	ck_assert_uint_eq(stat_of(&hc_stats.unread_kept), 1);
+	close(server);
+	app_close(fd);
+	close(l);
+}
+END_TEST
+
+START_TEST(goodbye_bytes_are_discarded_with_unread_discard)
+{
+	hc_cfg.unread = HC_UNREAD_DISCARD;
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	int fd = app_connect(&addr);
+	int server = accept_within(l);
+	exchange(fd, server);
+	ck_assert_int_eq(write(server, "-ERR idle\r\n", 11), 11);
+	server_idles_out(fd, server);
+
+	ck_assert_int_eq(app_write(fd, "GET k\r\n"), 7);
+	int fresh = accept_within(l);
+	char buf[16];
+	ck_assert(wait_for_events(fresh, POLLIN) & POLLIN);
+	ck_assert_int_eq(read(fresh, buf, sizeof buf), 7);
+	close(fresh);
+	close(server);
+	app_close(fd);
+	close(l);
+}
+END_TEST
+
+START_TEST(max_idle_retires_a_connection_the_probe_says_alive)
+{
+	hc_cfg.max_idle_ms = 20;
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	int fd = app_connect(&addr);
+	int server = accept_within(l);
+	exchange(fd, server);
+	sleep_ms(40); /* quiet longer than MAX_IDLE: a lower bound, never a race */
+
+	ck_assert_int_eq(app_write(fd, "GET k\r\n"), 7);
+	int fresh = accept_within(l);
+	char buf[16];
+	ck_assert(wait_for_events(fresh, POLLIN) & POLLIN);
+	ck_assert_int_eq(read(fresh, buf, sizeof buf), 7);
+	ck_assert_uint_eq(stat_of(&hc_stats.retired), 1);
+	close(fresh);
+	close(server);
+	app_close(fd);
+	close(l);
+}
+END_TEST
+
+/* ---- boundaries ------------------------------------------------------------------ */
+
+START_TEST(write_inside_a_request_is_never_probed_or_redirected)
+{
+	hc_cfg.write_gap_ms = 0; /* only reads make boundaries here */
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	int fd = app_connect(&addr);
+	int server = accept_within(l);
+	ck_assert_int_eq(app_write(fd, "SET k "), 6); /* first write: a boundary, alive */
+	server_idles_out(fd, server);
+
+	ck_assert_int_eq(app_write(fd, "v\r\n"), 3); /* the same request goes on */
+	ck_assert(!listener_has_a_connection(l));
+	ck_assert_uint_eq(stat_of(&hc_stats.reconnects), 0);
+	char buf[16];
+	ck_assert_int_eq(read(server, buf, sizeof buf), 9);
+	close(server);
+	app_close(fd);
+	close(l);
+}
+END_TEST
+
+START_TEST(write_after_a_quiet_gap_is_a_boundary)
+{
+	hc_cfg.write_gap_ms = 20;
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	int fd = app_connect(&addr);
+	int server = accept_within(l);
+	ck_assert_int_eq(app_write(fd, "<13>log line 1\n"), 15);
+	server_idles_out(fd, server);
+	sleep_ms(40);
+
+	ck_assert_int_eq(app_write(fd, "<13>log line 2\n"), 15);
+	int fresh = accept_within(l);
+	close(fresh);
+	close(server);
+	app_close(fd);
+	close(l);
+}
+END_TEST
+
+/* ---- left alone ------------------------------------------------------------------ */
+
+START_TEST(program_that_read_eof_is_left_to_decide)
+{
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	int fd = app_connect(&addr);
+	int server = accept_within(l);
+	exchange(fd, server);
+	server_idles_out(fd, server);
+	char buf[16];
+	ck_assert_int_eq(app_read(fd, buf, sizeof buf), 0);
+
+	ck_assert_int_eq(app_write(fd, "more stdin\n"), 11); /* ncat keeps sending */
+	ck_assert(!listener_has_a_connection(l));
+	ck_assert_int_eq(read(server, buf, sizeof buf), 11);
+	close(server);
+	app_close(fd);
+	close(l);
+}
+END_TEST
+
+START_TEST(tls_connection_is_never_managed)
+{
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	int fd = app_connect(&addr);
+	int server = accept_within(l);
+	static const char hello[] = { 0x16, 0x03, 0x01, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o' };
+	ck_assert_int_eq(app_send(fd, hello, sizeof hello), 10);
+	ck_assert(!hc_fd_managed(fd));
+	ck_assert_uint_eq(stat_of(&hc_stats.tls_skipped), 1);
+	close(server);
+	app_close(fd);
+	close(l);
+}
+END_TEST
+
+START_TEST(shutdown_by_the_program_ends_management)
+{
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	int fd = app_connect(&addr);
+	int server = accept_within(l);
+	ck_assert_int_eq(shutdown(fd, SHUT_RD), 0);
+	hc_on_shutdown(fd);
+	ck_assert(!hc_fd_managed(fd));
+	close(server);
+	app_close(fd);
+	close(l);
+}
+END_TEST
+
+START_TEST(duplicated_socket_is_never_swapped)
+{
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	int fd = app_connect(&addr);
+	int server = accept_within(l);
+	exchange(fd, server);
+	int copy = dup(fd);
+	ck_assert_int_ge(copy, 0);
+	hc_on_dup(fd, copy);
+	ck_assert(!hc_fd_managed(fd));
+	ck_assert(!hc_fd_managed(copy));
+	server_idles_out(fd, server);
+
+	ck_assert_int_eq(app_write(fd, "GET k\r\n"), 7);
+	ck_assert(!listener_has_a_connection(l));
+	close(copy);
+	close(server);
+	app_close(fd);
+	close(l);
+}
+END_TEST
+
+START_TEST(excluded_peer_is_passed_through)
+{
+	char err[128];
+	ck_assert_int_eq(hc_targets_parse(&hc_cfg.exclude, "127.0.0.1", err, sizeof err), 0);
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	int fd = app_connect(&addr);
+	ck_assert(!hc_fd_managed(fd));
+	ck_assert_uint_eq(stat_of(&hc_stats.passthrough), 1);
+	int server = accept_within(l);
+	close(server);
+	app_close(fd);
+	close(l);
+}
+END_TEST
+
+START_TEST(an_option_too_big_to_replay_ends_management)
+{
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	int fd = app_connect(&addr);
+	unsigned char big[HC_OPT_MAX + 8];
+	memset(big, 0, sizeof big);
+	hc_on_setsockopt(fd, IPPROTO_IP, 4 /* IP_OPTIONS */, big, sizeof big);
+	ck_assert(!hc_fd_managed(fd));
+	int server = accept_within(l);
+	close(server);
+	app_close(fd);
+	close(l);
+}
+END_TEST
+
+START_TEST(udp_and_unix_sockets_are_not_tracked)
+{
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	ck_assert_int_ge(u, 0);
+	hc_on_socket(u, AF_INET, SOCK_DGRAM, 0);
+	ck_assert(!hc_fd_known(u));
+	int x = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ge(x, 0);
+	hc_on_socket(x, AF_UNIX, SOCK_STREAM, 0);
+	ck_assert(!hc_fd_known(x));
+	close(u);
+	close(x);
+}
+END_TEST
+
+START_TEST(close_and_close_range_forget_the_fd)
+{
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	int a = app_connect(&addr), b = app_connect(&addr);
+	ck_assert(hc_fd_known(a) && hc_fd_known(b));
+	hc_on_close(a);
+	ck_assert(!hc_fd_known(a));
+	hc_on_close_range((unsigned)b, (unsigned)b);
+	ck_assert(!hc_fd_known(b));
+	close(a);
+	close(b);
+	close(l);
+}
+END_TEST
+
+/* ---- non-blocking connect ------------------------------------------------------ */
+
+START_TEST(nonblocking_connect_becomes_managed_once_established)
+{
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	ck_assert_int_ge(fd, 0);
+	hc_on_socket(fd, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	int r = connect(fd, (struct sockaddr *)&addr, sizeof addr);
+	int e = errno;
+	hc_on_connect(fd, (struct sockaddr *)&addr, sizeof addr, r, r == 0 ? 0 : e);
+	ck_assert(r == 0 || e == EINPROGRESS);
+	ck_assert(hc_fd_managed(fd)); /* CONNECTING: the write path must look */
+	ck_assert(wait_for_events(fd, POLLOUT) & POLLOUT);
+	int server = accept_within(l);
+	exchange(fd, server);
+	server_idles_out(fd, server);
+
+	ck_assert_int_eq(app_write(fd, "GET k\r\n"), 7);
+	int fresh = accept_within(l);
+	ck_assert(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	close(fresh);
+	close(server);
+	app_close(fd);
+	close(l);
+}
+END_TEST
+
+START_TEST(every_hook_preserves_errno)
+{
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	int one = 1;
+#define KEEPS_ERRNO(call)                                                                              \
+	do {                                                                                           \
+		errno = SENTINEL_ERRNO;                                                                \
+		call;                                                                                  \
+		ck_assert_msg(errno == SENTINEL_ERRNO, #call " changed errno to %d (%s)", errno,       \
+			      strerror(errno));                                                        \
+	} while (0)
+	KEEPS_ERRNO(hc_init());
+	KEEPS_ERRNO(hc_on_socket(fd, AF_INET, SOCK_STREAM, 0));
+	KEEPS_ERRNO(hc_on_setsockopt(fd, IPPROTO_TCP, 1, &one, sizeof one));
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+	KEEPS_ERRNO(hc_on_connect(fd, (struct sockaddr *)&addr, sizeof addr, 0, 0));
+	KEEPS_ERRNO(hc_on_status_flags(fd, O_RDWR));
+	KEEPS_ERRNO(hc_on_nonblock(fd, false));
+	KEEPS_ERRNO(hc_before_write(fd, "x", 1));
+	KEEPS_ERRNO(hc_after_write(fd, 1));
+	KEEPS_ERRNO(hc_after_read(fd, 1, 1));
+	KEEPS_ERRNO(hc_on_dup(fd, 1000));
+	KEEPS_ERRNO(hc_on_shutdown(fd));
+	KEEPS_ERRNO(hc_on_close_range(2000, 3000));
+	KEEPS_ERRNO(hc_on_close(fd));
+	KEEPS_ERRNO(hc_now_ns());
+#undef KEEPS_ERRNO
+	int server = accept_within(l);
+	close(server);
+	close(fd);
+	close(l);
+}
+END_TEST
+
+/* ---- fork ---------------------------------------------------------------------- */
+
+static atomic_int churning;
+
+/* Another thread of the program, opening and closing sockets all the time. */
+static void *churn(void *arg)
+{
+	(void)arg;
+	while (atomic_load(&churning)) {
+		hc_on_socket(900, AF_INET, SOCK_STREAM, 0);
+		hc_on_close(900);
+	}
+	return NULL;
+}
+
+/* Waits for pid at most WAIT_MS; a child stuck on an inherited lock is killed. */
+static int wait_child(pid_t pid)
+{
+	int status = 0;
+	for (int waited = 0; waited < WAIT_MS; waited += 10) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return status;
+		sleep_ms(10);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	ck_abort_msg("forked child hung (a table lock inherited locked?)");
+	return -1;
+}
+
+START_TEST(forked_child_gets_a_usable_table_while_another_thread_uses_it)
+{
+	/* hc_init registered the pthread_atfork handlers: fork takes the lock in
+	 * prepare, so the child never inherits it held mid-update. */
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	int fd = app_connect(&addr);
+	int server = accept_within(l);
+	atomic_store(&churning, 1);
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, churn, NULL), 0);
+	for (int k = 0; k < 20; k++) {
+		pid_t pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			hc_table_lock();
+			struct hc_conn *c = hc_table_find(fd);
+			bool ok = c != NULL && c->state == HC_CONN_MANAGED && hc_table_add(901) != NULL;
+			hc_table_unlock();
+			hc_on_close(901);
+			_exit(ok ? 0 : 1);
+		}
+		int status = wait_child(pid);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d: status %#x", k, status);
+	}
+	atomic_store(&churning, 0);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	ck_assert(hc_fd_managed(fd)); /* the parent's table and lock are fine too */
+	hc_table_lock();
+	ck_assert_ptr_null(hc_table_find(901));
+	hc_table_unlock();
+	close(server);
+	app_close(fd);
+	close(l);
+}
+END_TEST
+
+Suite *conn_suite(void)
+{
+	Suite *s = suite_create("conn");
+
+	TCase *tc = tcase_create("healing");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, stale_fin_reconnects_at_same_fd);
+	tcase_add_test(tc, stale_in_active_use_fails_with_epipe_and_sends_nothing);
+	tcase_add_test(tc, failed_reconnect_fails_the_write_with_epipe);
+	tcase_add_test(tc, goodbye_bytes_are_left_for_the_program_by_default);
+	tcase_add_test(tc, goodbye_bytes_are_discarded_with_unread_discard);
+	tcase_add_test(tc, max_idle_retires_a_connection_the_probe_says_alive);
+	tcase_add_test(tc, nonblocking_connect_becomes_managed_once_established);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("boundaries");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, write_inside_a_request_is_never_probed_or_redirected);
+	tcase_add_test(tc, write_after_a_quiet_gap_is_a_boundary);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("left alone");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, program_that_read_eof_is_left_to_decide);
+	tcase_add_test(tc, tls_connection_is_never_managed);
+	tcase_add_test(tc, shutdown_by_the_program_ends_management);
+	tcase_add_test(tc, duplicated_socket_is_never_swapped);
+	tcase_add_test(tc, excluded_peer_is_passed_through);
+	tcase_add_test(tc, an_option_too_big_to_replay_ends_management);
+	tcase_add_test(tc, udp_and_unix_sockets_are_not_tracked);
+	tcase_add_test(tc, close_and_close_range_forget_the_fd);
+	tcase_add_test(tc, every_hook_preserves_errno);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("fork");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, forked_child_gets_a_usable_table_while_another_thread_uses_it);
+	suite_add_tcase(s, tc);
+
+	return s;
+}
