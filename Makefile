@@ -74,7 +74,7 @@ $(BUILD)/tsan/unit_tests: $(UNIT_SRC) $(CORE_SRC) $(SHIM_HDR) | $(BUILD)/tsan
 	$(CC) $(CFLAGS) -O1 -fsanitize=thread -fPIE -pie \
 	    -Ishim $(CHECK_CFLAGS) -o $@ $(UNIT_SRC) $(CORE_SRC) $(CHECK_LIBS) -ldl -lpthread
 
-# CK_FORK=no under the sanitizers: their reports then come from the process that runs the test.
+# Check forks a child per test; a sanitizer report fails that test and so the run.
 unit: $(BUILD)/unit_tests
 	$(BUILD)/unit_tests
 

@@ -122,6 +122,11 @@ int hc_targets_parse(struct hc_target_list *list, const char *text, char *err, s
 	for (;;) {
 		const char *comma = strchr(p, ',');
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		/* "a, b" is what people type: spaces around an entry do not count. */
+		while (len > 0 && *p == ' ')
+			p++, len--;
+		while (len > 0 && p[len - 1] == ' ')
+			len--;
 		if (list->n == HC_MAX_TARGETS) {
 			snprintf(err, errlen, "at most %d entries", HC_MAX_TARGETS);
 			return -1;
@@ -245,9 +250,9 @@ static int parse_path(struct hc_config *cfg, const struct var *v, const char *va
 {
 	char *dst = strcmp(v->name, "HALFCLOSE_LOG_FILE") == 0 ? cfg->log_file : cfg->stats_file;
 	(void)why, (void)whylen;
-	if (value[0] == '\0' || strlen(value) >= PATH_MAX)
+	if (strlen(value) >= PATH_MAX)
 		return -1;
-	strcpy(dst, value);
+	strcpy(dst, value); /* empty: as if unset */
 	return 0;
 }
 
@@ -264,8 +269,8 @@ static const struct var vars[] = {
 	{ "HALFCLOSE_RETRIES", "a count, 0 to 10", parse_number, MS(retries), 0, 10 },
 	{ "HALFCLOSE_UNREAD", "keep or discard", parse_unread, 0, 0, 0 },
 	{ "HALFCLOSE_LOG", "off, error, warn, info or debug", parse_log, 0, 0, 0 },
-	{ "HALFCLOSE_LOG_FILE", "a file path", parse_path, 0, 0, 0 },
-	{ "HALFCLOSE_STATS", "a file path, or - for stderr", parse_path, 0, 0, 0 },
+	{ "HALFCLOSE_LOG_FILE", "a file path shorter than PATH_MAX", parse_path, 0, 0, 0 },
+	{ "HALFCLOSE_STATS", "a file path shorter than PATH_MAX, or - for stderr", parse_path, 0, 0, 0 },
 };
 
 int hc_config_parse(struct hc_config *cfg, char *const *envp, char *err, size_t errlen)

@@ -149,6 +149,10 @@ void hc_on_bind(int fd, const struct sockaddr *sa, socklen_t len)
 	if (c != NULL && len <= sizeof(c->bound)) {
 		memcpy(&c->bound, sa, len);
 		c->bind_len = len;
+		/* A fixed local port cannot be bound again while the old connection
+		 * holds it: such a socket could never be healed, so leave it alone. */
+		if (c->bound.in.sin_port != 0) /* sin_port and sin6_port share their offset */
+			c->unreplayable = true;
 	}
 	conn_unlock(saved);
 }

@@ -327,6 +327,16 @@ START_TEST(stats_dash_means_stderr)
 }
 END_TEST
 
+START_TEST(empty_log_file_and_stats_mean_unset)
+{
+	struct hc_config c;
+	char err[256] = "";
+	ck_assert_int_eq(PARSE(&c, err, "HALFCLOSE_LOG_FILE=", "HALFCLOSE_STATS="), 0);
+	ck_assert_str_eq(c.log_file, "");
+	ck_assert_str_eq(c.stats_file, "");
+}
+END_TEST
+
 START_TEST(a_path_longer_than_path_max_is_rejected)
 {
 	static char longpath[PATH_MAX + 16];
@@ -505,6 +515,16 @@ START_TEST(comma_list_keeps_every_entry_in_order)
 	assert_target(&l.t[1], AF_INET, "10.0.0.0", 8, 0);
 	assert_target(&l.t[2], AF_INET6, "::1", 128, 11211);
 	assert_target(&l.t[3], AF_INET6, "fd00::", 8, 443);
+}
+END_TEST
+
+START_TEST(spaces_around_entries_are_ignored)
+{
+	struct hc_target_list l = targets(" 127.0.0.1 , [::1]:6379,10.0.0.0/8 ");
+	ck_assert_uint_eq(l.n, 3);
+	assert_target(&l.t[0], AF_INET, "127.0.0.1", 32, 0);
+	assert_target(&l.t[1], AF_INET6, "::1", 128, 6379);
+	assert_target(&l.t[2], AF_INET, "10.0.0.0", 8, 0);
 }
 END_TEST
 
@@ -809,6 +829,7 @@ Suite *config_suite(void)
 	tcase_add_test(tc, log_rejects_other_words_and_lists_the_levels);
 	tcase_add_test(tc, log_file_and_stats_take_a_path);
 	tcase_add_test(tc, stats_dash_means_stderr);
+	tcase_add_test(tc, empty_log_file_and_stats_mean_unset);
 	tcase_add_test(tc, a_path_longer_than_path_max_is_rejected);
 	tcase_add_test(tc, unknown_halfclose_variable_is_an_error_naming_it);
 	tcase_add_test(tc, a_typo_in_a_known_name_is_reported);
@@ -826,6 +847,7 @@ Suite *config_suite(void)
 	tcase_add_test(tc, ipv6_in_brackets_with_and_without_port);
 	tcase_add_test(tc, ipv6_prefix_with_and_without_port);
 	tcase_add_test(tc, comma_list_keeps_every_entry_in_order);
+	tcase_add_test(tc, spaces_around_entries_are_ignored);
 	tcase_add_test(tc, edge_prefixes_and_ports_are_accepted);
 	tcase_add_test(tc, empty_text_is_an_empty_list);
 	tcase_add_test(tc, invalid_targets_are_rejected_naming_the_entry);

@@ -431,6 +431,34 @@ START_TEST(excluded_peer_is_passed_through)
 }
 END_TEST
 
+START_TEST(socket_bound_to_a_fixed_local_port_is_passed_through)
+{
+	struct sockaddr_in addr, local = { .sin_family = AF_INET };
+	int l = listen_loopback(&addr);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	socklen_t len = sizeof local;
+
+	/* Find a free port, then bind to it explicitly as a program would. */
+	ck_assert_int_ge(fd, 0);
+	hc_on_socket(fd, AF_INET, SOCK_STREAM, 0);
+	local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&local, sizeof local), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&local, &len), 0);
+	ck_assert_uint_ne(local.sin_port, 0);
+	hc_on_bind(fd, (struct sockaddr *)&local, sizeof local);
+	int r = connect(fd, (const struct sockaddr *)&addr, sizeof addr);
+	hc_on_connect(fd, (const struct sockaddr *)&addr, sizeof addr, r, r == 0 ? 0 : errno);
+	ck_assert_int_eq(r, 0);
+	ck_assert(!hc_fd_managed(fd));
+	ck_assert_uint_eq(stat_of(&hc_stats.passthrough), 1);
+	ck_assert_uint_eq(stat_of(&hc_stats.managed), 0);
+	int server = accept_within(l);
+	close(server);
+	app_close(fd);
+	close(l);
+}
+END_TEST
+
 START_TEST(an_option_too_big_to_replay_ends_management)
 {
 	struct sockaddr_in addr;
@@ -644,6 +672,7 @@ Suite *conn_suite(void)
 	tcase_add_test(tc, duplicated_socket_is_never_swapped);
 	tcase_add_test(tc, excluded_peer_is_passed_through);
 	tcase_add_test(tc, an_option_too_big_to_replay_ends_management);
+	tcase_add_test(tc, socket_bound_to_a_fixed_local_port_is_passed_through);
 	tcase_add_test(tc, udp_and_unix_sockets_are_not_tracked);
 	tcase_add_test(tc, close_and_close_range_forget_the_fd);
 	tcase_add_test(tc, every_hook_preserves_errno);
