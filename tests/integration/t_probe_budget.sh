@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The probe budget, counted with strace (a count, not a timing): a managed
+# socket gets exactly one probe, poll(POLLIN|POLLRDHUP, 0), per request, at
+# the request's first write, and none at the writes inside a request.
+# split_request.c sends 10 requests of 3 back-to-back writes each to a live
+# socat echo server (no idle close, so nothing is healed).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+ROUNDS=10
+hc_pick_port P
+hc_start srv_echo socat "TCP-LISTEN:$P,bind=$HOST,reuseaddr,fork" EXEC:cat
+hc_wait_port "$P"
+
+# probes TRACE: the shim's probes (the client itself never polls).
+probes() { grep -c 'poll(\[{fd=[0-9]*, events=POLLIN|POLLRDHUP}\], 1, 0)' "$1"; }
+# writes TRACE: the request's write() calls on the socket ("req", " ", "N\n").
+writes() { grep -cE '^[0-9]+ +write\(3, "(req| |[0-9]+\\n)", [0-9]+\)' "$1"; }
+
+hc_section "plain: $ROUNDS requests, 3 writes each, under strace"
+hc_run_plain split_plain strace -f -o "$T/plain.trace" -e trace=poll,write \
+    "$HC_CLIENTS/split_request" "$HOST" "$P" "$ROUNDS"
+hc_assert_rc 0 split_request
+hc_check "plain: $((ROUNDS * 3)) writes on the socket (got $(writes "$T/plain.trace"))" \
+    [ "$(writes "$T/plain.trace")" -eq $((ROUNDS * 3)) ]
+hc_check "plain: no probe polls (got $(probes "$T/plain.trace"))" [ "$(probes "$T/plain.trace")" -eq 0 ]
+
+hc_require_shim
+hc_section "shim: the same, strace -E LD_PRELOAD (the shim is in the client, not in strace)"
+hc_run_plain split_shim strace -f -o "$T/shim.trace" -e trace=poll,write \
+    -E "LD_PRELOAD=$HC_LIB" -E "HALFCLOSE_STATS=$T/shim.stats" \
+    "$HC_CLIENTS/split_request" "$HOST" "$P" "$ROUNDS"
+hc_assert_rc 0 split_request
+hc_check "shim: still $((ROUNDS * 3)) writes (got $(writes "$T/shim.trace"))" \
+    [ "$(writes "$T/shim.trace")" -eq $((ROUNDS * 3)) ]
+hc_check "shim: exactly $ROUNDS probes, one per request (got $(probes "$T/shim.trace"))" \
+    [ "$(probes "$T/shim.trace")" -eq "$ROUNDS" ]
+hc_assert_stat "$T/shim.stats" probes -eq "$ROUNDS"
+hc_assert_stat "$T/shim.stats" managed -eq 1
+hc_assert_stat "$T/shim.stats" reconnects -eq 0
+
+hc_finish
