@@ -1,0 +1,169 @@
+/*
+ * fd_leak — fd hygiene around a heal: the program's fd table must look the
+ * same with and without the library, in the process and in an exec'd child.
+ *
+ *   fd_leak HOST PORT IDLE_MS
+ *
+ * Connects (a plain socket(): no SOCK_CLOEXEC, so children inherit it) to an
+ * echo server, does one round ("one\n"), counts its open fds, sleeps IDLE_MS
+ * (the server closes the idle connection meanwhile), does a second round
+ * ("two\n": the write that the library heals), counts its fds again, then
+ * forks and execs `ls -l /proc/self/fd`, whose listing (the child's fds)
+ * goes to stdout between two marker lines.  stdout:
+ *     pid PID
+ *     fd N local port P1
+ *     round 1: ok
+ *     fds before idle: N1
+ *     round 2: ok | round 2: EOF | round 2: ERRNAME | round 2: mismatch
+ *     fd N local port P2 (changed | unchanged)
+ *     fds after round 2: N2
+ *     --- child fds (ls -l /proc/self/fd)
+ *     ...ls output...
+ *     --- end child fds
+ *     child exit 0
+ * Exit 0 when it ran through, whatever round 2 did; 2 on usage, connect or
+ * fork errors.  SIGPIPE is ignored.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* strerrorname_np */
+#endif
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    while (ms > 0 && nanosleep(&ts, &ts) == -1 && errno == EINTR)
+        ;
+}
+
+static const char *errname(int e)
+{
+    const char *n = strerrorname_np(e);
+    return n ? n : "unknown-errno";
+}
+
+/* Open fds of this process, not counting the directory stream used to count. */
+static int count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+
+    if (d == NULL)
+        return -1;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n - 1;
+}
+
+static int local_port(int fd)
+{
+    struct sockaddr_in sin;
+    socklen_t len = sizeof sin;
+    if (getsockname(fd, (struct sockaddr *)&sin, &len) != 0)
+        return -1;
+    return ntohs(sin.sin_port);
+}
+
+/* One request/response round; prints "round N: RESULT". */
+static void round_trip(int fd, int r, const char *line)
+{
+    char buf[256];
+    size_t len = strlen(line), got = 0;
+    ssize_t n;
+
+    n = write(fd, line, len);
+    if (n < 0) {
+        printf("round %d: write %s\n", r, errname(errno));
+        return;
+    }
+    while (got == 0 || buf[got - 1] != '\n') {
+        n = read(fd, buf + got, sizeof buf - 1 - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            printf("round %d: %s\n", r, errname(errno));
+            return;
+        }
+        if (n == 0) {
+            printf("round %d: EOF\n", r);
+            return;
+        }
+        got += (size_t)n;
+        if (got == sizeof buf - 1)
+            break;
+    }
+    printf("round %d: %s\n", r, got == len && memcmp(buf, line, len) == 0 ? "ok" : "mismatch");
+}
+
+int main(int argc, char **argv)
+{
+    struct sockaddr_in sin;
+    int fd, p1, p2, before, after, status;
+    pid_t pid;
+
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s HOST PORT IDLE_MS\n", argv[0]);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    printf("pid %d\n", (int)getpid());
+
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((unsigned short)atoi(argv[2]));
+    if (inet_pton(AF_INET, argv[1], &sin.sin_addr) != 1) {
+        fprintf(stderr, "fd_leak: bad address %s\n", argv[1]);
+        return 2;
+    }
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof sin) != 0) {
+        fprintf(stderr, "fd_leak: connect %s:%s: %s\n", argv[1], argv[2], errname(errno));
+        return 2;
+    }
+    p1 = local_port(fd);
+    printf("fd %d local port %d\n", fd, p1);
+    round_trip(fd, 1, "one\n");
+    before = count_fds();
+    printf("fds before idle: %d\n", before);
+
+    sleep_ms(strtol(argv[3], NULL, 10));
+    round_trip(fd, 2, "two\n");
+    p2 = local_port(fd);
+    printf("fd %d local port %d (%s)\n", fd, p2, p2 == p1 ? "unchanged" : "changed");
+    after = count_fds();
+    printf("fds after round 2: %d\n", after);
+
+    printf("--- child fds (ls -l /proc/self/fd)\n");
+    fflush(stdout);
+    pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "fd_leak: fork: %s\n", errname(errno));
+        return 2;
+    }
+    if (pid == 0) {
+        execl("/bin/ls", "ls", "-l", "/proc/self/fd", (char *)NULL);
+        _exit(127);
+    }
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    printf("--- end child fds\n");
+    printf("child exit %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    close(fd);
+    return 0;
+}
