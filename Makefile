@@ -9,8 +9,9 @@ BUILD   := build
 CC      ?= gcc
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 $(WARN) -D_FORTIFY_SOURCE=2
-SHIM_CFLAGS := $(CFLAGS) -fPIC -fvisibility=hidden
+# `make CFLAGS=...` replaces the optimisation flags, never the language and warnings.
+override CFLAGS += -std=gnu11 $(WARN) -D_FORTIFY_SOURCE=2
+SHIM_CFLAGS = $(CFLAGS) -fPIC -fvisibility=hidden
 LDHARDEN := -Wl,-z,relro,-z,now
 
 CORE_SRC := $(filter-out shim/wrap_%.c,$(wildcard shim/*.c))
@@ -97,10 +98,13 @@ demo: deps
 	$(MAKE) all
 	HC_BUILD=$(abspath $(BUILD)) tools/demo.sh
 
-install: $(BUILD)/libhalfclose.so $(BUILD)/halfclose
+# The launcher is built again for the LIBDIR of this install, whatever `make` used.
+install: $(BUILD)/libhalfclose.so tools/halfclose.c
+	$(CC) $(CFLAGS) -DHC_VERSION='"$(VERSION)"' -DHC_LIBDIR='"$(LIBDIR)"' -o $(BUILD)/halfclose.install \
+	    tools/halfclose.c $(LDHARDEN)
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR)
 	install -m 0644 $(BUILD)/libhalfclose.so $(DESTDIR)$(LIBDIR)/libhalfclose.so
-	install -m 0755 $(BUILD)/halfclose $(DESTDIR)$(BINDIR)/halfclose
+	install -m 0755 $(BUILD)/halfclose.install $(DESTDIR)$(BINDIR)/halfclose
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libhalfclose.so $(DESTDIR)$(BINDIR)/halfclose

@@ -98,12 +98,50 @@ static void conn_unlock(int saved)
 	errno = saved;
 }
 
+/* The inode of the socket at fd, or 0. */
+static uint64_t socket_inode(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) ? (uint64_t)st.st_ino : 0;
+}
+
+/* The length of sa's address proper: programs often pass
+ * sizeof(struct sockaddr_storage). 0 if it is no IPv4/IPv6 address. */
+static socklen_t inet_len(const struct sockaddr *sa, socklen_t len)
+{
+	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in))
+		return sizeof(struct sockaddr_in);
+	if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6))
+		return sizeof(struct sockaddr_in6);
+	return 0;
+}
+
+/* Moves c to MANAGED, counting it the first time. */
+static void become_managed(struct hc_conn *c)
+{
+	hc_conn_set_state(c, HC_CONN_MANAGED);
+	if (!c->counted) {
+		c->counted = true;
+		HC_COUNT(managed);
+	}
+}
+
+/* Stops managing c for good; counts it as passed through if it was managed. */
+static void give_up(struct hc_conn *c)
+{
+	if (c->state == HC_CONN_MANAGED || c->state == HC_CONN_CONNECTING)
+		HC_COUNT(passthrough);
+	hc_conn_set_state(c, HC_CONN_UNMANAGED);
+}
+
 void hc_on_socket(int fd, int domain, int type, int protocol)
 {
 	int saved;
 	struct hc_conn *c;
 
-	if ((domain != AF_INET && domain != AF_INET6) || (type & 0xf) != SOCK_STREAM || !hc_active())
+	/* TCP (and MPTCP, which falls back to it); not SCTP's one-to-one sockets. */
+	if ((domain != AF_INET && domain != AF_INET6) || (type & 0xf) != SOCK_STREAM ||
+	    (protocol != 0 && protocol != IPPROTO_TCP && protocol != IPPROTO_MPTCP) || !hc_active())
 		return;
 	conn_lock(fd, &saved);
 	c = hc_table_add(fd); /* replaces what a close we never saw left behind */
@@ -116,12 +154,23 @@ void hc_on_socket(int fd, int domain, int type, int protocol)
 	conn_unlock(saved);
 }
 
-/* Stops managing c for good; counts it as passed through if it was managed. */
-static void give_up(struct hc_conn *c)
+void hc_on_fd_created(int fd)
 {
-	if (c->state == HC_CONN_MANAGED || c->state == HC_CONN_CONNECTING)
-		HC_COUNT(passthrough);
-	hc_conn_set_state(c, HC_CONN_UNMANAGED);
+	int saved;
+
+	if (!hc_fd_known(fd))
+		return;
+	conn_lock(fd, &saved);
+	hc_table_remove(fd); /* left behind by a close we never saw */
+	conn_unlock(saved);
+}
+
+/* Options whose value points into the program's memory or names another fd:
+ * a replay would pass a stale pointer or fd. */
+static bool option_holds_a_reference(int level, int name)
+{
+	return level == SOL_SOCKET && (name == SO_ATTACH_FILTER || name == SO_ATTACH_BPF ||
+				       name == SO_ATTACH_REUSEPORT_CBPF || name == SO_ATTACH_REUSEPORT_EBPF);
 }
 
 void hc_on_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
@@ -132,9 +181,13 @@ void hc_on_setsockopt(int fd, int level, int name, const void *val, socklen_t le
 	if (!hc_fd_known(fd))
 		return;
 	c = conn_lock(fd, &saved);
-	if (c != NULL && c->state != HC_CONN_UNMANAGED &&
-	    (hc_conn_record_option(c, level, name, val, len) != 0 || c->unreplayable))
-		give_up(c); /* an option we cannot replay: a new socket would differ */
+	if (c != NULL && c->state != HC_CONN_UNMANAGED) {
+		if (option_holds_a_reference(level, name) || hc_conn_record_option(c, level, name, val, len) != 0)
+			c->unreplayable = true;
+		/* Before connect, note_connect counts it; after, stop now. */
+		if (c->unreplayable && c->state != HC_CONN_UNCONNECTED)
+			give_up(c);
+	}
 	conn_unlock(saved);
 }
 
@@ -143,48 +196,48 @@ void hc_on_bind(int fd, const struct sockaddr *sa, socklen_t len)
 	int saved;
 	struct hc_conn *c;
 
-	if (!hc_fd_known(fd))
+	if (!hc_fd_known(fd) || sa == NULL)
 		return;
 	c = conn_lock(fd, &saved);
-	if (c != NULL && len <= sizeof(c->bound)) {
-		memcpy(&c->bound, sa, len);
-		c->bind_len = len;
+	if (c != NULL) {
+		c->bind_len = inet_len(sa, len);
+		if (c->bind_len == 0)
+			c->unreplayable = true;
+		else
+			memcpy(&c->bound, sa, c->bind_len);
 		/* A fixed local port cannot be bound again while the old connection
 		 * holds it: such a socket could never be healed, so leave it alone. */
-		if (c->bound.in.sin_port != 0) /* sin_port and sin6_port share their offset */
+		if (c->bind_len > 0 && c->bound.in.sin_port != 0) /* sin_port and sin6_port share their offset */
 			c->unreplayable = true;
 	}
 	conn_unlock(saved);
 }
 
-/* The inode of the socket at fd, or 0. */
-static uint64_t socket_inode(int fd)
-{
-	struct stat st;
-	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) ? (uint64_t)st.st_ino : 0;
-}
-
 /* Records what a connect() on c meant. Caller holds the lock. */
 static void note_connect(struct hc_conn *c, const struct sockaddr *sa, socklen_t len, int ret, int err)
 {
-	if (c->state == HC_CONN_UNMANAGED || c->state == HC_CONN_DEAD)
+	socklen_t alen;
+
+	if (c->state == HC_CONN_UNMANAGED)
 		return;
+	if (sa->sa_family == AF_UNSPEC) {
+		/* Dissolves the association: a later connect starts afresh. */
+		if (ret == 0 && c->state != HC_CONN_UNCONNECTED)
+			hc_conn_set_state(c, HC_CONN_UNCONNECTED);
+		return;
+	}
 	if (c->state == HC_CONN_CONNECTING) {
 		/* A second connect() on a non-blocking socket reports the outcome. */
 		if (ret == 0 || err == EISCONN)
-			hc_conn_set_state(c, HC_CONN_MANAGED);
+			become_managed(c);
 		else if (err != EALREADY && err != EINPROGRESS)
 			hc_conn_set_state(c, HC_CONN_UNCONNECTED);
 		return;
 	}
-	if (c->state == HC_CONN_MANAGED) {
-		if (sa->sa_family == AF_UNSPEC && ret == 0)
-			hc_conn_set_state(c, HC_CONN_UNMANAGED); /* association dissolved */
+	if (c->state != HC_CONN_UNCONNECTED || (ret != 0 && err != EINPROGRESS))
 		return;
-	}
-	if (ret != 0 && err != EINPROGRESS)
-		return;
-	if ((sa->sa_family != AF_INET && sa->sa_family != AF_INET6) || len > sizeof(c->peer)) {
+	alen = inet_len(sa, len);
+	if (alen == 0) {
 		hc_conn_set_state(c, HC_CONN_UNMANAGED);
 		return;
 	}
@@ -193,14 +246,16 @@ static void note_connect(struct hc_conn *c, const struct sockaddr *sa, socklen_t
 		hc_conn_set_state(c, HC_CONN_UNMANAGED);
 		return;
 	}
-	memcpy(&c->peer, sa, len);
-	c->peer_len = len;
+	memcpy(&c->peer, sa, alen);
+	c->peer_len = alen;
 	c->ino = socket_inode(c->fd);
 	c->wrote = false;
 	c->read_since_write = false;
 	c->last_io_ns = hc_now_ns();
-	hc_conn_set_state(c, ret == 0 ? HC_CONN_MANAGED : HC_CONN_CONNECTING);
-	HC_COUNT(managed);
+	if (ret == 0)
+		become_managed(c);
+	else
+		hc_conn_set_state(c, HC_CONN_CONNECTING);
 }
 
 void hc_on_connect(int fd, const struct sockaddr *sa, socklen_t len, int ret, int err)
@@ -271,6 +326,8 @@ void hc_on_close_range(unsigned first, unsigned last)
 {
 	int saved;
 
+	if (!hc_table_any_known(first, last))
+		return;
 	conn_lock(-1, &saved);
 	hc_table_remove_range(first, last);
 	conn_unlock(saved);
@@ -292,10 +349,20 @@ void hc_on_dup(int oldfd, int newfd)
 	conn_unlock(saved);
 }
 
-/* True if the first bytes look like a TLS record: handshake (0x16), version 3.0-3.4. */
-static bool looks_like_tls(const unsigned char *p, size_t len)
+/* True if the first bytes about to be written start a TLS record: content type
+ * 20-23 (change_cipher_spec, alert, handshake, application_data), version 3.0-3.4. */
+static bool starts_tls_record(const struct iovec *iov, size_t iovcnt)
 {
-	return len >= 3 && p[0] == 0x16 && p[1] == 0x03 && p[2] <= 0x04;
+	unsigned char p[3];
+	size_t n = 0;
+
+	for (size_t i = 0; iov != NULL && i < iovcnt && n < sizeof(p); i++) {
+		const unsigned char *b = iov[i].iov_base;
+		/* A NULL base is the kernel's EFAULT to report, not ours to crash on. */
+		for (size_t k = 0; b != NULL && k < iov[i].iov_len && n < sizeof(p); k++)
+			p[n++] = b[k];
+	}
+	return n == sizeof(p) && p[0] >= 0x14 && p[0] <= 0x17 && p[1] == 0x03 && p[2] <= 0x04;
 }
 
 /* The connect of a non-blocking socket has finished well. One syscall, once. */
@@ -306,108 +373,123 @@ static bool connect_done(int fd)
 	return getpeername(fd, &peer.sa, &len) == 0;
 }
 
-/* Swaps in a fresh connection. Returns true on success; logs either way.
- * why: the reason for the log line. Caller holds the lock. */
-static bool heal(struct hc_conn *c, const char *why, uint64_t quiet_ns)
+/* Swaps in a fresh connection. Returns true on success, logging it; on failure
+ * returns false and *err holds the cause. Caller holds the lock. */
+static bool heal(struct hc_conn *c, const char *why, uint64_t quiet_ns, int *err)
 {
 	char addr[64];
-	uint64_t t0 = hc_now_ns();
-	int err;
+	uint64_t t0 = hc_now_ns(), took;
 
-	hc_addr_format(&c->peer.sa, addr, sizeof(addr));
-	if (hc_reconnect(c, &hc_cfg, &err) != 0) {
-		HC_COUNT(reconnect_failures);
-		hc_log(HC_LOG_WARN, "fd %d %s %s after %llu ms idle; reconnect failed (%s); write fails with EPIPE",
-		       c->fd, addr, why, (unsigned long long)(quiet_ns / 1000000), strerror(err));
+	if (hc_reconnect(c, &hc_cfg, err) != 0)
 		return false;
-	}
 	HC_COUNT(reconnects);
 	c->ino = socket_inode(c->fd);
-	uint64_t took = hc_now_ns() - t0;
-	hc_log(HC_LOG_INFO, "fd %d %s %s after %llu ms idle; reconnected in %llu.%02llu ms", c->fd, addr, why,
-	       (unsigned long long)(quiet_ns / 1000000), (unsigned long long)(took / 1000000),
-	       (unsigned long long)(took % 1000000 / 10000));
+	took = hc_now_ns() - t0;
+	hc_log(HC_LOG_INFO, "fd %d %s %s after %llu ms idle; reconnected in %llu.%02llu ms", c->fd,
+	       hc_addr_format(&c->peer.sa, addr, sizeof(addr)), why, (unsigned long long)(quiet_ns / 1000000),
+	       (unsigned long long)(took / 1000000), (unsigned long long)(took % 1000000 / 10000));
 	return true;
+}
+
+/* The failure path for a stale c: the write fails with EPIPE, and so do the
+ * ones after it until the program reads. Returns HC_WRITE_FAIL. */
+static enum hc_write_action fail_stale(struct hc_conn *c, const char *why, uint64_t quiet_ns, const char *because)
+{
+	char addr[64];
+
+	HC_COUNT(reconnect_failures);
+	hc_log(HC_LOG_WARN, "fd %d %s %s after %llu ms idle; %s; write fails with EPIPE", c->fd,
+	       hc_addr_format(&c->peer.sa, addr, sizeof(addr)), why, (unsigned long long)(quiet_ns / 1000000),
+	       because);
+	hc_conn_set_state(c, HC_CONN_DEAD);
+	return HC_WRITE_FAIL;
 }
 
 /* The decision for a write at a boundary on a MANAGED connection. Caller holds the lock. */
 static enum hc_write_action decide(struct hc_conn *c, uint64_t quiet_ns)
 {
 	const char *probe_why;
-	char why[64], addr[64];
+	char why[64], addr[64], because[96];
 	enum hc_verdict v;
+	bool retire;
+	int err;
 
 	HC_COUNT(probes);
 	v = hc_probe(c->fd, &probe_why);
-	if (v != HC_PROBE_FAILED && (v != HC_ALIVE || hc_cfg.max_idle_ms > 0) &&
-	    (c->ino == 0 || socket_inode(c->fd) != c->ino)) {
+	hc_log(HC_LOG_DEBUG, "fd %d probed after %llu ms quiet: %s", c->fd, (unsigned long long)(quiet_ns / 1000000),
+	       hc_verdict_name(v));
+	retire = v == HC_ALIVE && hc_cfg.max_idle_ms > 0 && quiet_ns >= (uint64_t)hc_cfg.max_idle_ms * 1000000u &&
+		 quiet_ns >= (uint64_t)hc_cfg.min_idle_ms * 1000000u;
+	if (v != HC_STALE && v != HC_STALE_UNREAD && !retire)
+		return HC_WRITE_PROCEED;
+	if (socket_inode(c->fd) != c->ino) {
 		/* The fd was closed behind our back (glibc-internal closes, raw
 		 * syscalls) and now names something else: never act on it. */
 		hc_conn_set_state(c, HC_CONN_UNMANAGED);
 		return HC_WRITE_PROCEED;
 	}
+	if (retire) {
+		/* Retire it before the server's idle timer races our write. If that
+		 * fails the old connection is still alive: use it. */
+		if (heal(c, "retired (alive, idle past HALFCLOSE_MAX_IDLE_MS)", quiet_ns, &err))
+			HC_COUNT(retired);
+		else
+			hc_log(HC_LOG_INFO, "fd %d %s retirement failed (%s); keeping the old connection", c->fd,
+			       hc_addr_format(&c->peer.sa, addr, sizeof(addr)), strerror(err));
+		return HC_WRITE_PROCEED;
+	}
+	HC_COUNT(stale);
 	snprintf(why, sizeof(why), "stale (%s)", probe_why);
 	if (v == HC_STALE_UNREAD && hc_cfg.unread == HC_UNREAD_KEEP) {
 		/* The server said something before closing (a goodbye, a FATAL, a 408):
 		 * the program must see it exactly as it was sent. */
 		HC_COUNT(unread_kept);
-		hc_log(HC_LOG_INFO, "fd %d %s closed by peer with unread data; left to the program", c->fd,
-		       hc_addr_format(&c->peer.sa, addr, sizeof(addr)));
+		hc_log(HC_LOG_INFO, "fd %d %s %s with unread data; left to the program", c->fd,
+		       hc_addr_format(&c->peer.sa, addr, sizeof(addr)), why);
 		hc_conn_set_state(c, HC_CONN_UNMANAGED);
 		return HC_WRITE_PROCEED;
 	}
-	if (v == HC_STALE || v == HC_STALE_UNREAD) {
-		HC_COUNT(stale);
-		if (quiet_ns < (uint64_t)hc_cfg.min_idle_ms * 1000000u) {
-			/* Died while in use: a reply may be owed for a request we cannot see. */
-			hc_log(HC_LOG_WARN, "fd %d %s %s after only %llu ms idle; not swapped; write fails with EPIPE",
-			       c->fd, hc_addr_format(&c->peer.sa, addr, sizeof(addr)), why,
-			       (unsigned long long)(quiet_ns / 1000000));
-			hc_conn_set_state(c, HC_CONN_DEAD);
-			return HC_WRITE_FAIL;
-		}
-		if (!heal(c, why, quiet_ns)) {
-			hc_conn_set_state(c, HC_CONN_DEAD);
-			return HC_WRITE_FAIL;
-		}
-		return HC_WRITE_PROCEED;
-	}
-	if (v == HC_ALIVE && hc_cfg.max_idle_ms > 0 && quiet_ns >= (uint64_t)hc_cfg.max_idle_ms * 1000000u &&
-	    quiet_ns >= (uint64_t)hc_cfg.min_idle_ms * 1000000u) {
-		/* Retire it before the server's idle timer races our write. If that fails
-		 * the old connection is still alive: use it. */
-		if (heal(c, "retired (alive, but idle past HALFCLOSE_MAX_IDLE_MS)", quiet_ns))
-			HC_COUNT(retired);
+	if (quiet_ns < (uint64_t)hc_cfg.min_idle_ms * 1000000u)
+		/* Died while in use: a reply may be owed for a request we cannot see. */
+		return fail_stale(c, why, quiet_ns, "too recently active to swap");
+	if (!heal(c, why, quiet_ns, &err)) {
+		snprintf(because, sizeof(because), "reconnect failed (%s)", strerror(err));
+		return fail_stale(c, why, quiet_ns, because);
 	}
 	return HC_WRITE_PROCEED;
 }
 
 /* The boundary decision and bookkeeping for a write on c. Caller holds the lock. */
-static enum hc_write_action note_write(struct hc_conn *c, const void *head, size_t headlen)
+static enum hc_write_action note_write(struct hc_conn *c, const struct iovec *iov, size_t iovcnt)
 {
 	enum hc_write_action act = HC_WRITE_PROCEED;
 	uint64_t now, quiet;
 	bool boundary;
 
-	if (c->state == HC_CONN_DEAD)
-		return HC_WRITE_FAIL;
+	if (c->state == HC_CONN_DEAD) {
+		if (socket_inode(c->fd) == c->ino)
+			return HC_WRITE_FAIL;
+		hc_conn_set_state(c, HC_CONN_UNMANAGED); /* closed behind our back, reused */
+		return HC_WRITE_PROCEED;
+	}
 	if (c->state == HC_CONN_CONNECTING) {
 		if (!connect_done(c->fd))
 			return HC_WRITE_PROCEED;
-		hc_conn_set_state(c, HC_CONN_MANAGED);
+		become_managed(c);
 	}
 	if (c->state != HC_CONN_MANAGED)
 		return HC_WRITE_PROCEED;
-	if (!c->wrote && looks_like_tls(head, headlen)) {
-		/* TLS state lives in the program: a new TCP connection under it is garbage. */
-		HC_COUNT(tls_skipped);
-		hc_conn_set_state(c, HC_CONN_UNMANAGED);
-		return HC_WRITE_PROCEED;
-	}
 	now = hc_now_ns();
 	quiet = now - c->last_io_ns;
 	boundary = !c->wrote || c->read_since_write ||
 		   (hc_cfg.write_gap_ms > 0 && quiet >= (uint64_t)hc_cfg.write_gap_ms * 1000000u);
+	if (boundary && starts_tls_record(iov, iovcnt)) {
+		/* TLS state lives in the program (from the first write, or after a
+		 * STARTTLS): a new TCP connection under it is garbage. */
+		HC_COUNT(tls_skipped);
+		hc_conn_set_state(c, HC_CONN_UNMANAGED);
+		return HC_WRITE_PROCEED;
+	}
 	if (boundary && quiet >= (uint64_t)hc_cfg.probe_after_ms * 1000000u) {
 		act = decide(c, quiet);
 		if (c->state != HC_CONN_MANAGED)
@@ -420,14 +502,14 @@ static enum hc_write_action note_write(struct hc_conn *c, const void *head, size
 	return act;
 }
 
-enum hc_write_action hc_before_write(int fd, const void *head, size_t headlen)
+enum hc_write_action hc_before_write(int fd, const struct iovec *iov, size_t iovcnt)
 {
 	enum hc_write_action act = HC_WRITE_PROCEED;
 	int saved;
 	struct hc_conn *c = conn_lock(fd, &saved);
 
 	if (c != NULL)
-		act = note_write(c, head, headlen);
+		act = note_write(c, iov, iovcnt);
 	conn_unlock(saved);
 	return act;
 }
@@ -461,7 +543,7 @@ void hc_after_read(int fd, size_t requested, ssize_t ret)
 		hc_conn_set_state(c, HC_CONN_UNMANAGED);
 	} else if (c != NULL && ret > 0) {
 		if (c->state == HC_CONN_CONNECTING)
-			hc_conn_set_state(c, HC_CONN_MANAGED);
+			become_managed(c);
 		c->read_since_write = true;
 		c->last_io_ns = hc_now_ns();
 	}

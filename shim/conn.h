@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 /* Reads the configuration once; after a bad value the shim stays passive. */
 void hc_init(void);
@@ -20,6 +21,9 @@ bool hc_active(void);
 uint64_t hc_now_ns(void);
 
 void hc_on_socket(int fd, int domain, int type, int protocol);
+/* fd was just created by a call that is not socket() (accept, accept4): forget
+ * whatever a close we never saw left at that number. */
+void hc_on_fd_created(int fd);
 void hc_on_setsockopt(int fd, int level, int name, const void *val, socklen_t len);
 void hc_on_bind(int fd, const struct sockaddr *sa, socklen_t len);
 /* ret/err: what the real connect returned. */
@@ -35,10 +39,11 @@ void hc_on_dup(int oldfd, int newfd);
 
 enum hc_write_action { HC_WRITE_PROCEED, HC_WRITE_FAIL };
 
-/* Called before a write-family call on a managed fd, with the first bytes of
- * what is about to be written. Decides boundary, probes, heals. HC_WRITE_FAIL:
- * the caller returns -1 with errno EPIPE and sends nothing. */
-enum hc_write_action hc_before_write(int fd, const void *head, size_t headlen);
+/* Called before a write-family call on a managed fd, with what is about to be
+ * written (read only at boundaries, for TLS detection; NULL bases tolerated).
+ * Decides boundary, probes, heals. HC_WRITE_FAIL: the caller returns -1 with
+ * errno EPIPE and sends nothing. */
+enum hc_write_action hc_before_write(int fd, const struct iovec *iov, size_t iovcnt);
 
 /* After a write-family call on a managed fd that returned ret (errno = its error). */
 void hc_after_write(int fd, ssize_t ret);

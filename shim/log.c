@@ -38,8 +38,9 @@ static void append_line(const char *path, const char *buf, size_t len)
 		write_all(STDERR_FILENO, buf, len);
 		return;
 	}
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
-			      0600);
+	/* O_NONBLOCK: a FIFO without a reader must not hang the program. */
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, path,
+			      O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
 	if (fd < 0)
 		return;
 	write_all(fd, buf, len);

@@ -20,8 +20,8 @@ enum hc_verdict hc_probe(int fd, const char **why)
 		v = HC_PROBE_FAILED;
 		reason = "poll failed";
 	} else if ((p.revents & (POLLRDHUP | POLLHUP | POLLERR)) == 0) {
-		/* Nothing, or unread data on an open connection: the program's business. */
-		v = HC_ALIVE;
+		/* Unread data on an open connection is the program's business. */
+		v = (p.revents & POLLIN) ? HC_ALIVE_UNREAD : HC_ALIVE;
 	} else {
 		/* POLLERR means a pending reset; we must not read it (that would clear
 		 * SO_ERROR the program may still observe), only say so. */
@@ -41,6 +41,7 @@ const char *hc_verdict_name(enum hc_verdict v)
 {
 	switch (v) {
 	case HC_ALIVE: return "alive";
+	case HC_ALIVE_UNREAD: return "alive with unread data";
 	case HC_STALE: return "stale";
 	case HC_STALE_UNREAD: return "stale with unread data";
 	case HC_PROBE_FAILED: return "probe failed";

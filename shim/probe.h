@@ -4,7 +4,8 @@
 #define HC_PROBE_H
 
 enum hc_verdict {
-	HC_ALIVE,        /* no hangup seen (unread data without RDHUP is the program's business) */
+	HC_ALIVE,        /* no hangup, nothing unread */
+	HC_ALIVE_UNREAD, /* no hangup, data waiting for the program: its business, never swapped */
 	HC_STALE,        /* peer closed or reset, nothing left unread */
 	HC_STALE_UNREAD, /* peer closed after sending bytes the program has not read */
 	HC_PROBE_FAILED, /* poll itself failed; treat as alive */

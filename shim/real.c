@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -43,6 +44,9 @@ static int sys_ioctl(int fd, unsigned long req, ...)
 static int sys_shutdown(int fd, int how) { return (int)syscall(SYS_shutdown, fd, how); }
 static int sys_close(int fd) { return (int)syscall(SYS_close, fd); }
 static int sys_close_range(unsigned a, unsigned b, int f) { return (int)syscall(SYS_close_range, a, b, f); }
+static void sys_closefrom(int low) { syscall(SYS_close_range, (unsigned)low, ~0u, 0); }
+static int sys_accept4(int fd, struct sockaddr *a, socklen_t *l, int f) { return (int)syscall(SYS_accept4, fd, a, l, f); }
+static int sys_accept(int fd, struct sockaddr *a, socklen_t *l) { return sys_accept4(fd, a, l, 0); }
 static int sys_dup(int fd) { return (int)syscall(SYS_dup, fd); }
 static int sys_dup2(int a, int b) { return (int)syscall(SYS_dup2, a, b); }
 static int sys_dup3(int a, int b, int f) { return (int)syscall(SYS_dup3, a, b, f); }
@@ -63,19 +67,23 @@ static ssize_t sys_recvfrom(int fd, void *b, size_t n, int fl, struct sockaddr *
 }
 static ssize_t sys_recv(int fd, void *b, size_t n, int fl) { return sys_recvfrom(fd, b, n, fl, NULL, NULL); }
 static ssize_t sys_recvmsg(int fd, struct msghdr *m, int fl) { return syscall(SYS_recvmsg, fd, m, fl); }
+/* The fortified checks, as glibc makes them: a read larger than the buffer aborts. */
 static ssize_t sys_read_chk(int fd, void *b, size_t n, size_t bl)
 {
-	(void)bl;
+	if (n > bl)
+		abort();
 	return sys_read(fd, b, n);
 }
 static ssize_t sys_recv_chk(int fd, void *b, size_t n, size_t bl, int fl)
 {
-	(void)bl;
+	if (n > bl)
+		abort();
 	return sys_recv(fd, b, n, fl);
 }
 static ssize_t sys_recvfrom_chk(int fd, void *b, size_t n, size_t bl, int fl, struct sockaddr *a, socklen_t *l)
 {
-	(void)bl;
+	if (n > bl)
+		abort();
 	return sys_recvfrom(fd, b, n, fl, a, l);
 }
 
@@ -83,7 +91,7 @@ static const struct hc_real_fns fallback = {
 	.socket = sys_socket, .connect = sys_connect, .setsockopt = sys_setsockopt, .bind = sys_bind,
 	.fcntl = sys_fcntl, .fcntl64 = sys_fcntl, .ioctl = sys_ioctl, .shutdown = sys_shutdown,
 	.close = sys_close, .close_range = sys_close_range, .dup = sys_dup, .dup2 = sys_dup2,
-	.dup3 = sys_dup3, .write = sys_write, .writev = sys_writev, .send = sys_send,
+	.dup3 = sys_dup3, .closefrom = sys_closefrom, .accept = sys_accept, .accept4 = sys_accept4, .write = sys_write, .writev = sys_writev, .send = sys_send,
 	.sendto = sys_sendto, .sendmsg = sys_sendmsg, .sendmmsg = sys_sendmmsg, .read = sys_read,
 	.readv = sys_readv, .recv = sys_recv, .recvfrom = sys_recvfrom, .recvmsg = sys_recvmsg,
 	.read_chk = sys_read_chk, .recv_chk = sys_recv_chk, .recvfrom_chk = sys_recvfrom_chk,
@@ -127,6 +135,9 @@ static void bind_all(void)
 	BIND(shutdown, "shutdown");
 	BIND(close, "close");
 	BIND(close_range, "close_range");
+	BIND(closefrom, "closefrom");
+	BIND(accept, "accept");
+	BIND(accept4, "accept4");
 	BIND(dup, "dup");
 	BIND(dup2, "dup2");
 	BIND(dup3, "dup3");

@@ -20,6 +20,9 @@ struct hc_real_fns {
 	int (*shutdown)(int, int);
 	int (*close)(int);
 	int (*close_range)(unsigned int, unsigned int, int);
+	void (*closefrom)(int);
+	int (*accept)(int, struct sockaddr *, socklen_t *);
+	int (*accept4)(int, struct sockaddr *, socklen_t *, int);
 	int (*dup)(int);
 	int (*dup2)(int, int);
 	int (*dup3)(int, int, int);

@@ -66,22 +66,46 @@ void hc_table_remove(int fd)
 		conn_free(c);
 }
 
-void hc_table_remove_range(unsigned first, unsigned last)
+/* Calls fn for each known fd in [first, last], walking the bitmap a word at a
+ * time: a close_range(3, ~0U) costs 16 K loads at most. Stops at fn's true. */
+static bool each_known(unsigned first, unsigned last, bool (*fn)(int fd))
 {
 	if (first >= HC_FD_LIMIT || first > last)
-		return;
+		return false;
 	if (last >= HC_FD_LIMIT)
 		last = HC_FD_LIMIT - 1;
-	/* Walk the bitmap a word at a time: a close_range(3, ~0U) costs 16 K loads at most. */
 	for (unsigned w = first / 64; w <= last / 64; w++) {
 		uint64_t word = atomic_load_explicit(&hc_known_bits[w], memory_order_relaxed);
 		while (word != 0) {
 			unsigned fd = w * 64 + (unsigned)__builtin_ctzll(word);
 			word &= word - 1;
-			if (fd >= first && fd <= last)
-				hc_table_remove((int)fd);
+			if (fd >= first && fd <= last && fn((int)fd))
+				return true;
 		}
 	}
+	return false;
+}
+
+static bool found(int fd)
+{
+	(void)fd;
+	return true;
+}
+
+static bool forget(int fd)
+{
+	hc_table_remove(fd);
+	return false;
+}
+
+bool hc_table_any_known(unsigned first, unsigned last)
+{
+	return each_known(first, last, found);
+}
+
+void hc_table_remove_range(unsigned first, unsigned last)
+{
+	each_known(first, last, forget);
 }
 
 void hc_conn_set_state(struct hc_conn *c, enum hc_conn_state state)

@@ -42,7 +42,8 @@ struct hc_conn {
 	enum hc_conn_state state;
 	bool wrote;            /* a write since connect */
 	bool read_since_write; /* the program read bytes since its last write */
-	bool unreplayable;     /* an option we could not record was set */
+	bool unreplayable;     /* an option or bind we could not replay was set */
+	bool counted;          /* counted in the stats as managed */
 	unsigned char nopts;
 	socklen_t peer_len, bind_len; /* bind_len 0 = no explicit bind */
 	uint64_t last_io_ns;          /* last read or write by the program, or connect */
@@ -80,6 +81,9 @@ struct hc_conn *hc_table_add(int fd);
 
 /* Forgets fd's entry if there is one. Caller holds the lock. */
 void hc_table_remove(int fd);
+
+/* True if some fd in [first, last] has an entry. No lock needed. */
+bool hc_table_any_known(unsigned first, unsigned last);
 
 /* Forgets every entry with first <= fd <= last. Caller holds the lock. */
 void hc_table_remove_range(unsigned first, unsigned last);

@@ -1,13 +1,12 @@
 /* wrap_read.c - interposed read family, fortified variants included: a read
  * marks a request boundary; EOF or a reset seen by the program ends management.
- * As in wrap_write.c, the managed paths are out of line. */
+ * The size asked for matters only when 0 came back (EOF or an empty read), so
+ * the program's iovecs are only walked then, after the kernel accepted them. */
 #define _GNU_SOURCE
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "wrap.h"
-
-#define COLD __attribute__((noinline, cold))
 
 static size_t iov_total(const struct iovec *iov, size_t cnt)
 {
@@ -17,7 +16,7 @@ static size_t iov_total(const struct iovec *iov, size_t cnt)
 	return total;
 }
 
-static COLD ssize_t managed_read(int fd, void *buf, size_t n)
+static HC_COLD ssize_t managed_read(int fd, void *buf, size_t n)
 {
 	ssize_t ret = HC_REAL(read)(fd, buf, n);
 	hc_after_read(fd, n, ret);
@@ -31,7 +30,7 @@ HC_EXPORT ssize_t read(int fd, void *buf, size_t n)
 	return HC_REAL(read)(fd, buf, n);
 }
 
-static COLD ssize_t managed_read_chk(int fd, void *buf, size_t n, size_t buflen)
+static HC_COLD ssize_t managed_read_chk(int fd, void *buf, size_t n, size_t buflen)
 {
 	ssize_t ret = HC_REAL(read_chk)(fd, buf, n, buflen);
 	hc_after_read(fd, n, ret);
@@ -45,10 +44,10 @@ HC_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 	return HC_REAL(read_chk)(fd, buf, n, buflen);
 }
 
-static COLD ssize_t managed_readv(int fd, const struct iovec *iov, int cnt)
+static HC_COLD ssize_t managed_readv(int fd, const struct iovec *iov, int cnt)
 {
 	ssize_t ret = HC_REAL(readv)(fd, iov, cnt);
-	hc_after_read(fd, cnt > 0 ? iov_total(iov, (size_t)cnt) : 0, ret);
+	hc_after_read(fd, ret == 0 && cnt > 0 ? iov_total(iov, (size_t)cnt) : 0, ret);
 	return ret;
 }
 
@@ -60,7 +59,7 @@ HC_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 }
 
 /* recv and __recv_chk share this: recv is recvfrom without an address. */
-static COLD ssize_t managed_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from,
+static HC_COLD ssize_t managed_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from,
 				     socklen_t *fromlen)
 {
 	ssize_t ret = HC_REAL(recvfrom)(fd, buf, n, flags, from, fromlen);
@@ -82,7 +81,7 @@ HC_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockad
 	return HC_REAL(recvfrom)(fd, buf, n, flags, from, fromlen);
 }
 
-static COLD ssize_t managed_recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
+static HC_COLD ssize_t managed_recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 {
 	ssize_t ret = HC_REAL(recv_chk)(fd, buf, n, buflen, flags);
 	hc_after_read(fd, n, ret);
@@ -96,7 +95,7 @@ HC_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int fla
 	return HC_REAL(recv_chk)(fd, buf, n, buflen, flags);
 }
 
-static COLD ssize_t managed_recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+static HC_COLD ssize_t managed_recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
 					 struct sockaddr *from, socklen_t *fromlen)
 {
 	ssize_t ret = HC_REAL(recvfrom_chk)(fd, buf, n, buflen, flags, from, fromlen);
@@ -112,10 +111,10 @@ HC_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int
 	return HC_REAL(recvfrom_chk)(fd, buf, n, buflen, flags, from, fromlen);
 }
 
-static COLD ssize_t managed_recvmsg(int fd, struct msghdr *msg, int flags)
+static HC_COLD ssize_t managed_recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	ssize_t ret = HC_REAL(recvmsg)(fd, msg, flags);
-	hc_after_read(fd, iov_total(msg->msg_iov, msg->msg_iovlen), ret);
+	hc_after_read(fd, ret == 0 ? iov_total(msg->msg_iov, msg->msg_iovlen) : 0, ret);
 	return ret;
 }
 

@@ -1,18 +1,18 @@
 /* wrap_write.c - interposed write family: write, writev, send, sendto, sendmsg,
  * sendmmsg. An fd that is not managed costs one bitmap test and a tail call; a
  * managed one is probed (and healed) at request boundaries before its bytes go out.
- * The managed paths are out of line so the fast path needs no stack frame. */
+ * What is written is handed to the core as an iovec, read only at boundaries. */
 #define _GNU_SOURCE
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "wrap.h"
 
-#define COLD __attribute__((noinline, cold))
-
-static COLD ssize_t managed_write(int fd, const void *buf, size_t n)
+static HC_COLD ssize_t managed_write(int fd, const void *buf, size_t n)
 {
-	if (hc_before_write(fd, buf, n) == HC_WRITE_FAIL)
+	struct iovec v = { (void *)buf, n };
+
+	if (hc_before_write(fd, &v, 1) == HC_WRITE_FAIL)
 		return hc_fail_epipe();
 	ssize_t ret = HC_REAL(write)(fd, buf, n);
 	hc_after_write(fd, ret);
@@ -26,11 +26,9 @@ HC_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 	return HC_REAL(write)(fd, buf, n);
 }
 
-static COLD ssize_t managed_writev(int fd, const struct iovec *iov, int cnt)
+static HC_COLD ssize_t managed_writev(int fd, const struct iovec *iov, int cnt)
 {
-	unsigned char head[HC_HEAD];
-
-	if (hc_before_write(fd, head, hc_iov_head(iov, cnt > 0 ? (size_t)cnt : 0, head)) == HC_WRITE_FAIL)
+	if (hc_before_write(fd, iov, cnt > 0 ? (size_t)cnt : 0) == HC_WRITE_FAIL)
 		return hc_fail_epipe();
 	ssize_t ret = HC_REAL(writev)(fd, iov, cnt);
 	hc_after_write(fd, ret);
@@ -44,10 +42,12 @@ HC_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 	return HC_REAL(writev)(fd, iov, cnt);
 }
 
-static COLD ssize_t managed_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
+static HC_COLD ssize_t managed_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
 				   socklen_t tolen)
 {
-	if (hc_before_write(fd, buf, n) == HC_WRITE_FAIL)
+	struct iovec v = { (void *)buf, n };
+
+	if (hc_before_write(fd, &v, 1) == HC_WRITE_FAIL)
 		return hc_fail_epipe();
 	ssize_t ret = HC_REAL(sendto)(fd, buf, n, flags, to, tolen);
 	hc_after_write(fd, ret);
@@ -68,11 +68,10 @@ HC_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const str
 	return HC_REAL(sendto)(fd, buf, n, flags, to, tolen);
 }
 
-static COLD ssize_t managed_sendmsg(int fd, const struct msghdr *msg, int flags)
+static HC_COLD ssize_t managed_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-	unsigned char head[HC_HEAD];
-
-	if (hc_before_write(fd, head, hc_iov_head(msg->msg_iov, msg->msg_iovlen, head)) == HC_WRITE_FAIL)
+	/* A NULL msg is the kernel's EFAULT to report. */
+	if (hc_before_write(fd, msg ? msg->msg_iov : NULL, msg ? msg->msg_iovlen : 0) == HC_WRITE_FAIL)
 		return hc_fail_epipe();
 	ssize_t ret = HC_REAL(sendmsg)(fd, msg, flags);
 	hc_after_write(fd, ret);
@@ -86,14 +85,11 @@ HC_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	return HC_REAL(sendmsg)(fd, msg, flags);
 }
 
-static COLD int managed_sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n, int flags)
+static HC_COLD int managed_sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n, int flags)
 {
-	unsigned char head[HC_HEAD];
-	size_t headlen = 0;
+	const struct msghdr *first = msgs != NULL && n > 0 ? &msgs[0].msg_hdr : NULL;
 
-	if (n > 0)
-		headlen = hc_iov_head(msgs[0].msg_hdr.msg_iov, msgs[0].msg_hdr.msg_iovlen, head);
-	if (hc_before_write(fd, head, headlen) == HC_WRITE_FAIL)
+	if (hc_before_write(fd, first ? first->msg_iov : NULL, first ? first->msg_iovlen : 0) == HC_WRITE_FAIL)
 		return (int)hc_fail_epipe();
 	int ret = HC_REAL(sendmmsg)(fd, msgs, n, flags);
 	hc_after_write(fd, ret);

@@ -42,7 +42,9 @@ static void usage(FILE *out)
 		"  -h, --help              this text\n"
 		"  -V, --version           the version\n"
 		"\n"
-		"Values are checked by the library when COMMAND starts.\n");
+		"Values are checked by the library when COMMAND starts.\n"
+		"Exit status: COMMAND's; 125 if the library cannot be found, 126 if COMMAND\n"
+		"cannot be run (or is setuid/setgid), 127 if it is not found.\n");
 }
 
 /* The library: beside this executable (the build tree), in ../lib (an install),
@@ -67,42 +69,55 @@ static const char *find_library(void)
 	return access(path, R_OK) == 0 ? path : NULL;
 }
 
-/* Puts lib first in LD_PRELOAD, keeping what is there (and not adding it twice). */
+/* Puts lib first in LD_PRELOAD, keeping the other entries in their order and
+ * dropping another copy of lib. Entries are separated by ':' or spaces, as
+ * ld.so reads them. Returns 0, or -1 with errno. */
 static int prepend_preload(const char *lib)
 {
-	const char *old = getenv("LD_PRELOAD");
-	char *val;
+	const char *old = getenv("LD_PRELOAD"), *p = old ? old : "";
+	size_t cap = strlen(lib) + strlen(p) + 2, len;
+	char *val = malloc(cap);
 	int ret;
 
-	if (old == NULL || old[0] == '\0')
-		return setenv("LD_PRELOAD", lib, 1);
-	if (strstr(old, lib) != NULL)
-		return 0;
-	if (asprintf(&val, "%s:%s", lib, old) < 0)
+	if (val == NULL)
 		return -1;
+	len = (size_t)snprintf(val, cap, "%s", lib);
+	while (*p != '\0') {
+		size_t n = strcspn(p, ": ");
+		if (n > 0 && !(n == strlen(lib) && strncmp(p, lib, n) == 0))
+			len += (size_t)snprintf(val + len, cap - len, ":%.*s", (int)n, p);
+		p += n + (p[n] != '\0');
+	}
 	ret = setenv("LD_PRELOAD", val, 1);
 	free(val);
 	return ret;
 }
 
-/* Finds cmd the way execvp will; fills path. Returns 0 or -1. */
+/* Finds cmd the way execvp will (an empty PATH entry is the current directory;
+ * only executable regular files count); fills path. Returns 0 or -1. */
 static int resolve_command(const char *cmd, char *path, size_t len)
 {
 	const char *p = getenv("PATH");
+	struct stat st;
+
 	if (strchr(cmd, '/') != NULL) {
 		snprintf(path, len, "%s", cmd);
 		return 0;
 	}
 	if (p == NULL)
 		p = "/usr/local/bin:/usr/bin:/bin";
-	while (*p != '\0') {
+	for (;;) {
 		size_t n = strcspn(p, ":");
-		snprintf(path, len, "%.*s/%s", (int)n, n ? p : ".", cmd);
-		if (access(path, X_OK) == 0)
+		if (n > 0)
+			snprintf(path, len, "%.*s/%s", (int)n, p, cmd);
+		else
+			snprintf(path, len, "./%s", cmd);
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0)
 			return 0;
-		p += n + (p[n] == ':');
+		if (p[n] == '\0')
+			return -1;
+		p += n + 1;
 	}
-	return -1;
 }
 
 int main(int argc, char **argv)
@@ -166,7 +181,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "halfclose: %s: command not found\n", argv[optind]);
 		return 127;
 	}
-	if (st.st_mode & (S_ISUID | S_ISGID)) {
+	/* Set-group-ID without group execute is the mandatory-locking mark, not setgid. */
+	if ((st.st_mode & S_ISUID) || ((st.st_mode & S_ISGID) && (st.st_mode & S_IXGRP))) {
 		fprintf(stderr,
 			"halfclose: refusing to run %s: it is setuid/setgid, so the loader would ignore "
 			"LD_PRELOAD (and halfclose must not run with privileges)\n",
@@ -177,11 +193,15 @@ int main(int argc, char **argv)
 	if (lib == NULL) {
 		fprintf(stderr, "halfclose: cannot find %s next to %s, in ../lib, or in %s\n", LIBNAME, argv[0],
 			HC_LIBDIR);
-		return 127;
+		return 125;
+	}
+	if (strpbrk(lib, ": ") != NULL) {
+		fprintf(stderr, "halfclose: %s: LD_PRELOAD cannot hold a path with ':' or a space\n", lib);
+		return 125;
 	}
 	if (prepend_preload(lib) != 0) {
 		fprintf(stderr, "halfclose: cannot set LD_PRELOAD: %s\n", strerror(errno));
-		return 127;
+		return 125;
 	}
 	execv(path, argv + optind);
 	fprintf(stderr, "halfclose: cannot run %s: %s\n", path, strerror(errno));

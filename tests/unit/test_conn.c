@@ -17,6 +17,8 @@
 #include "conn.h"
 #include "log.h"
 #include "loopback.h"
+#include <sys/uio.h>
+
 #include "suites.h"
 #include "table.h"
 
@@ -78,7 +80,8 @@ static int app_connect(const struct sockaddr_in *addr)
 static ssize_t app_send(int fd, const void *s, size_t n)
 {
 	errno = SENTINEL_ERRNO;
-	enum hc_write_action act = hc_before_write(fd, s, n);
+	struct iovec v = { (void *)s, n };
+	enum hc_write_action act = hc_before_write(fd, &v, 1);
 	ck_assert_msg(errno == SENTINEL_ERRNO, "hc_before_write changed errno to %d", errno);
 	if (act == HC_WRITE_FAIL) {
 		errno = EPIPE;
@@ -556,7 +559,8 @@ START_TEST(every_hook_preserves_errno)
 	KEEPS_ERRNO(hc_on_connect(fd, (struct sockaddr *)&addr, sizeof addr, 0, 0));
 	KEEPS_ERRNO(hc_on_status_flags(fd, O_RDWR));
 	KEEPS_ERRNO(hc_on_nonblock(fd, false));
-	KEEPS_ERRNO(hc_before_write(fd, "x", 1));
+	struct iovec x = { "x", 1 };
+	KEEPS_ERRNO(hc_before_write(fd, &x, 1));
 	KEEPS_ERRNO(hc_after_write(fd, 1));
 	KEEPS_ERRNO(hc_after_read(fd, 1, 1));
 	KEEPS_ERRNO(hc_on_dup(fd, 1000));

@@ -55,7 +55,7 @@ START_TEST(unread_data_without_hangup_is_alive_and_left_unread)
 	struct tcp_pair p = tcp_pair_open();
 	write_all(p.server, "+PONG\r\n");
 	ck_assert(wait_for_events(p.client, POLLIN) & POLLIN);
-	ck_assert_int_eq(probe(p.client, NULL), HC_ALIVE);
+	ck_assert_int_eq(probe(p.client, NULL), HC_ALIVE_UNREAD);
 	char buf[16];
 	ck_assert_int_eq(recv(p.client, buf, sizeof buf, MSG_DONTWAIT), 7);
 	ck_assert_mem_eq(buf, "+PONG\r\n", 7);
@@ -272,7 +272,7 @@ END_TEST
 
 START_TEST(every_verdict_has_a_distinct_name)
 {
-	enum hc_verdict all[] = { HC_ALIVE, HC_STALE, HC_STALE_UNREAD, HC_PROBE_FAILED };
+	enum hc_verdict all[] = { HC_ALIVE, HC_ALIVE_UNREAD, HC_STALE, HC_STALE_UNREAD, HC_PROBE_FAILED };
 	for (size_t i = 0; i < 4; i++) {
 		const char *a = hc_verdict_name(all[i]);
 		ck_assert_ptr_nonnull(a);
