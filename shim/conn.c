@@ -315,10 +315,31 @@ void hc_on_close(int fd)
 {
 	int saved;
 
-	if (!hc_fd_known(fd))
+	if (!hc_fd_known(fd) && !hc_fd_epoll(fd))
 		return;
 	conn_lock(fd, &saved);
 	hc_table_remove(fd);
+	if (hc_fd_epoll(fd))
+		hc_table_forget_epoll(fd);
+	conn_unlock(saved);
+}
+
+void hc_on_epoll_ctl(int epfd, int op, int fd, const struct epoll_event *ev)
+{
+	int saved;
+	struct hc_conn *c;
+
+	if (!hc_fd_known(fd))
+		return;
+	c = conn_lock(fd, &saved);
+	/* A registration we could not carry over would be lost by a swap: the
+	 * event loop would wait forever. Such a socket is never swapped. */
+	if (c != NULL && c->state != HC_CONN_UNMANAGED &&
+	    hc_conn_record_epoll(c, epfd, op, ev) != 0) {
+		c->unreplayable = true;
+		if (c->state != HC_CONN_UNCONNECTED)
+			give_up(c);
+	}
 	conn_unlock(saved);
 }
 
@@ -338,14 +359,16 @@ void hc_on_dup(int oldfd, int newfd)
 	int saved;
 	struct hc_conn *c;
 
-	if (newfd == oldfd || (!hc_fd_known(oldfd) && !hc_fd_known(newfd)))
+	if (newfd == oldfd || (!hc_fd_known(oldfd) && !hc_fd_known(newfd) && !hc_fd_epoll(newfd)))
 		return;
 	c = conn_lock(oldfd, &saved);
 	/* Two fds now share one socket; swapping one would leave the other on the
 	 * dead connection, so neither is touched again. */
 	if (c != NULL)
 		give_up(c);
-	hc_table_remove(newfd);
+	hc_table_remove(newfd); /* whatever newfd was, it was closed */
+	if (hc_fd_epoll(newfd))
+		hc_table_forget_epoll(newfd);
 	conn_unlock(saved);
 }
 

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -31,9 +32,11 @@ void hc_on_connect(int fd, const struct sockaddr *sa, socklen_t len, int ret, in
 void hc_on_status_flags(int fd, int flags);
 void hc_on_nonblock(int fd, bool on);
 void hc_on_shutdown(int fd);
-/* Before the real close of fd: forget it. */
+/* Before the real close of fd: forget it (as a socket or as an epoll fd). */
 void hc_on_close(int fd);
 void hc_on_close_range(unsigned first, unsigned last);
+/* A successful epoll_ctl(epfd, op, fd, ev) on a known fd. */
+void hc_on_epoll_ctl(int epfd, int op, int fd, const struct epoll_event *ev);
 /* newfd became a copy of oldfd (dup*, F_DUPFD): a shared socket is no longer swappable. */
 void hc_on_dup(int oldfd, int newfd);
 

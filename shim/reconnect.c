@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -71,6 +72,17 @@ static void sleep_ms(unsigned ms)
 		;
 }
 
+/* dup3 dropped the old socket's epoll registrations with it (the kernel keys
+ * them by file): add each again, same events, same data, so the event loop is
+ * woken for the new connection as it would have been for the old one. */
+static void readd_epoll(const struct hc_conn *c)
+{
+	for (unsigned i = 0; i < c->nregs; i++) {
+		struct epoll_event ev = c->regs[i].ev;
+		HC_REAL(epoll_ctl)(c->regs[i].epfd, EPOLL_CTL_ADD, c->fd, &ev);
+	}
+}
+
 int hc_reconnect(const struct hc_conn *c, const struct hc_config *cfg, int *err)
 {
 	int saved = errno, s = -1, e = 0, fdflags;
@@ -97,6 +109,8 @@ int hc_reconnect(const struct hc_conn *c, const struct hc_config *cfg, int *err)
 	    HC_REAL(dup3)(s, c->fd, (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0)
 		e = errno;
 	HC_REAL(close)(s);
+	if (e == 0)
+		readd_epoll(c);
 out:
 	*err = e;
 	errno = saved;

@@ -9,7 +9,8 @@
 /* Opens a new socket like c's, replays its options and explicit bind, connects
  * it to c->peer (each attempt bounded by cfg->connect_timeout_ms, up to
  * cfg->retries more attempts with backoff), restores c's status flags and the
- * fd's FD_CLOEXEC, and dup3()s it onto c->fd, closing the old connection.
+ * fd's FD_CLOEXEC, dup3()s it onto c->fd, closing the old connection, and
+ * re-adds c's epoll registrations.
  * Returns 0; or -1 with the cause in *err, c->fd untouched and no fd left open.
  * Preserves errno. */
 int hc_reconnect(const struct hc_conn *c, const struct hc_config *cfg, int *err);

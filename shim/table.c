@@ -9,6 +9,7 @@
 
 _Atomic uint64_t hc_known_bits[HC_FD_LIMIT / 64];
 _Atomic uint64_t hc_managed_bits[HC_FD_LIMIT / 64];
+_Atomic uint64_t hc_epoll_bits[HC_FD_LIMIT / 64];
 
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hc_conn *table; /* uthash head */
@@ -39,6 +40,7 @@ static void conn_free(struct hc_conn *c)
 	bit_set(hc_managed_bits, c->fd, false);
 	bit_set(hc_known_bits, c->fd, false);
 	free(c->opts);
+	free(c->regs);
 	free(c);
 }
 
@@ -66,8 +68,9 @@ void hc_table_remove(int fd)
 		conn_free(c);
 }
 
-/* Calls fn for each known fd in [first, last], walking the bitmap a word at a
- * time: a close_range(3, ~0U) costs 16 K loads at most. Stops at fn's true. */
+/* Calls fn for each fd in [first, last] that is known or a tracked epoll fd,
+ * walking the bitmaps a word at a time: a close_range(3, ~0U) costs 32 K loads
+ * at most. Stops at fn's true. */
 static bool each_known(unsigned first, unsigned last, bool (*fn)(int fd))
 {
 	if (first >= HC_FD_LIMIT || first > last)
@@ -75,7 +78,8 @@ static bool each_known(unsigned first, unsigned last, bool (*fn)(int fd))
 	if (last >= HC_FD_LIMIT)
 		last = HC_FD_LIMIT - 1;
 	for (unsigned w = first / 64; w <= last / 64; w++) {
-		uint64_t word = atomic_load_explicit(&hc_known_bits[w], memory_order_relaxed);
+		uint64_t word = atomic_load_explicit(&hc_known_bits[w], memory_order_relaxed) |
+				atomic_load_explicit(&hc_epoll_bits[w], memory_order_relaxed);
 		while (word != 0) {
 			unsigned fd = w * 64 + (unsigned)__builtin_ctzll(word);
 			word &= word - 1;
@@ -95,6 +99,8 @@ static bool found(int fd)
 static bool forget(int fd)
 {
 	hc_table_remove(fd);
+	if (hc_fd_epoll(fd))
+		hc_table_forget_epoll(fd);
 	return false;
 }
 
@@ -144,6 +150,54 @@ int hc_conn_record_option(struct hc_conn *c, int level, int name, const void *va
 	o->len = len;
 	memcpy(o->val, val, len);
 	return 0;
+}
+
+int hc_conn_record_epoll(struct hc_conn *c, int epfd, int op, const struct epoll_event *ev)
+{
+	struct hc_epoll_reg *r = NULL;
+	unsigned i;
+
+	for (i = 0; i < c->nregs && r == NULL; i++) {
+		if (c->regs[i].epfd == epfd)
+			r = &c->regs[i];
+	}
+	if (op == EPOLL_CTL_DEL) {
+		if (r != NULL)
+			*r = c->regs[--c->nregs];
+		return 0;
+	}
+	if (epfd < 0 || (unsigned)epfd >= HC_FD_LIMIT || ev == NULL)
+		return -1;
+	if (r == NULL) {
+		struct hc_epoll_reg *grown;
+		if (c->nregs == 255)
+			return -1;
+		grown = realloc(c->regs, (c->nregs + 1u) * sizeof(*grown));
+		if (grown == NULL)
+			return -1;
+		c->regs = grown;
+		r = &c->regs[c->nregs++];
+	}
+	r->epfd = epfd;
+	r->ev = *ev;
+	bit_set(hc_epoll_bits, epfd, true);
+	return 0;
+}
+
+void hc_table_forget_epoll(int epfd)
+{
+	struct hc_conn *c, *tmp;
+
+	HASH_ITER(hh, table, c, tmp) {
+		for (unsigned i = 0; i < c->nregs;) {
+			if (c->regs[i].epfd == epfd)
+				c->regs[i] = c->regs[--c->nregs];
+			else
+				i++;
+		}
+	}
+	if ((unsigned)epfd < HC_FD_LIMIT)
+		bit_set(hc_epoll_bits, epfd, false);
 }
 
 unsigned hc_table_count(void)

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <uthash.h>
 
@@ -35,6 +36,13 @@ struct hc_sockopt {
 	unsigned char val[HC_OPT_MAX];
 };
 
+/* One epoll registration of a managed fd, to be re-added after a swap (dup3
+ * silently drops it). */
+struct hc_epoll_reg {
+	int epfd;
+	struct epoll_event ev;
+};
+
 struct hc_conn {
 	int fd; /* the key */
 	int domain, type, protocol;
@@ -45,10 +53,12 @@ struct hc_conn {
 	bool unreplayable;     /* an option or bind we could not replay was set */
 	bool counted;          /* counted in the stats as managed */
 	unsigned char nopts;
+	unsigned char nregs;
 	socklen_t peer_len, bind_len; /* bind_len 0 = no explicit bind */
 	uint64_t last_io_ns;          /* last read or write by the program, or connect */
 	uint64_t ino;                 /* the socket's inode at connect: is fd still that socket? */
 	struct hc_sockopt *opts;      /* nopts entries, in the order first set */
+	struct hc_epoll_reg *regs;    /* nregs entries */
 	union hc_sockaddr peer;
 	union hc_sockaddr bound;
 	UT_hash_handle hh;
@@ -58,6 +68,8 @@ struct hc_conn {
 extern _Atomic uint64_t hc_known_bits[HC_FD_LIMIT / 64];
 /* Bit set: the fd is CONNECTING, MANAGED or DEAD: the read/write paths must look. */
 extern _Atomic uint64_t hc_managed_bits[HC_FD_LIMIT / 64];
+/* Bit set: the fd is an epoll instance some entry has a registration in. */
+extern _Atomic uint64_t hc_epoll_bits[HC_FD_LIMIT / 64];
 
 static inline bool hc_bit_test(_Atomic uint64_t *bits, int fd)
 {
@@ -68,6 +80,7 @@ static inline bool hc_bit_test(_Atomic uint64_t *bits, int fd)
 /* The "not mine" check of every wrapper: no lock, no syscall. */
 static inline bool hc_fd_known(int fd) { return hc_bit_test(hc_known_bits, fd); }
 static inline bool hc_fd_managed(int fd) { return hc_bit_test(hc_managed_bits, fd); }
+static inline bool hc_fd_epoll(int fd) { return hc_bit_test(hc_epoll_bits, fd); }
 
 void hc_table_lock(void);
 void hc_table_unlock(void);
@@ -82,10 +95,11 @@ struct hc_conn *hc_table_add(int fd);
 /* Forgets fd's entry if there is one. Caller holds the lock. */
 void hc_table_remove(int fd);
 
-/* True if some fd in [first, last] has an entry. No lock needed. */
+/* True if some fd in [first, last] has an entry or is an epoll fd we track. No lock needed. */
 bool hc_table_any_known(unsigned first, unsigned last);
 
-/* Forgets every entry with first <= fd <= last. Caller holds the lock. */
+/* Forgets every entry with first <= fd <= last, and every registration in an
+ * epoll fd in that range. Caller holds the lock. */
 void hc_table_remove_range(unsigned first, unsigned last);
 
 /* Moves c to state, keeping the managed bit in step. Caller holds the lock. */
@@ -95,6 +109,14 @@ void hc_conn_set_state(struct hc_conn *c, enum hc_conn_state state);
  * marks the connection unreplayable. Returns 0, -1 if out of memory. Caller
  * holds the lock. */
 int hc_conn_record_option(struct hc_conn *c, int level, int name, const void *val, socklen_t len);
+
+/* Records (op ADD or MOD) or forgets (DEL) c's registration in epfd. Returns 0,
+ * -1 if out of memory (the registration is then not re-added after a swap).
+ * Caller holds the lock. */
+int hc_conn_record_epoll(struct hc_conn *c, int epfd, int op, const struct epoll_event *ev);
+
+/* Forgets every registration in epfd (it is being closed). Caller holds the lock. */
+void hc_table_forget_epoll(int epfd);
 
 /* Number of entries. Caller holds the lock. */
 unsigned hc_table_count(void);
