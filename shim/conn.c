@@ -220,6 +220,14 @@ static void note_connect(struct hc_conn *c, const struct sockaddr *sa, socklen_t
 
 	if (c->state == HC_CONN_UNMANAGED)
 		return;
+	if (ret != 0 && err != EINPROGRESS && err != EISCONN) {
+		/* Failed, perhaps on a bad address (EFAULT): sa is not ours to read. */
+		if (c->state == HC_CONN_CONNECTING && err != EALREADY)
+			hc_conn_set_state(c, HC_CONN_UNCONNECTED);
+		return;
+	}
+	if (len < sizeof(sa_family_t))
+		return;
 	if (sa->sa_family == AF_UNSPEC) {
 		/* Dissolves the association: a later connect starts afresh. */
 		if (ret == 0 && c->state != HC_CONN_UNCONNECTED)
@@ -230,11 +238,9 @@ static void note_connect(struct hc_conn *c, const struct sockaddr *sa, socklen_t
 		/* A second connect() on a non-blocking socket reports the outcome. */
 		if (ret == 0 || err == EISCONN)
 			become_managed(c);
-		else if (err != EALREADY && err != EINPROGRESS)
-			hc_conn_set_state(c, HC_CONN_UNCONNECTED);
 		return;
 	}
-	if (c->state != HC_CONN_UNCONNECTED || (ret != 0 && err != EINPROGRESS))
+	if (c->state != HC_CONN_UNCONNECTED || err == EISCONN)
 		return;
 	alen = inet_len(sa, len);
 	if (alen == 0) {
@@ -251,6 +257,7 @@ static void note_connect(struct hc_conn *c, const struct sockaddr *sa, socklen_t
 	c->ino = socket_inode(c->fd);
 	c->wrote = false;
 	c->read_since_write = false;
+	c->counted = false; /* a new association, after AF_UNSPEC, is another connection */
 	c->last_io_ns = hc_now_ns();
 	if (ret == 0)
 		become_managed(c);

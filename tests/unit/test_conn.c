@@ -13,12 +13,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/filter.h>
+#include <netinet/ip.h>
+#include <sys/syscall.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
 #include "config.h"
 #include "conn.h"
 #include "log.h"
 #include "loopback.h"
-#include <sys/uio.h>
-
+#include "probe.h"
 #include "suites.h"
 #include "table.h"
 
@@ -478,6 +483,22 @@ START_TEST(an_option_too_big_to_replay_ends_management)
 }
 END_TEST
 
+START_TEST(failed_connect_with_a_bad_address_is_not_read)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	hc_on_socket(fd, AF_INET, SOCK_STREAM, 0);
+	/* The kernel said EFAULT: the hook must not touch the address (or crash). */
+	errno = SENTINEL_ERRNO;
+	hc_on_connect(fd, (const struct sockaddr *)(uintptr_t)16, sizeof(struct sockaddr_in), -1, EFAULT);
+	ck_assert_int_eq(errno, SENTINEL_ERRNO);
+	hc_on_connect(fd, (const struct sockaddr *)(uintptr_t)16, 0, -1, EINVAL);
+	ck_assert(!hc_fd_managed(fd));
+	ck_assert_uint_eq(stat_of(&hc_stats.managed), 0);
+	app_close(fd);
+}
+END_TEST
+
 START_TEST(udp_and_unix_sockets_are_not_tracked)
 {
 	int u = socket(AF_INET, SOCK_DGRAM, 0);
@@ -573,6 +594,451 @@ START_TEST(every_hook_preserves_errno)
 	close(server);
 	close(fd);
 	close(l);
+}
+END_TEST
+
+/* ---- fixes from review ------------------------------------------------------------ */
+
+/* hc_before_write as writev/sendmsg hand it the program's iovec: errno kept. */
+static enum hc_write_action before_write(int fd, const struct iovec *iov, size_t cnt)
+{
+	errno = SENTINEL_ERRNO;
+	enum hc_write_action act = hc_before_write(fd, iov, cnt);
+	ck_assert_msg(errno == SENTINEL_ERRNO, "hc_before_write changed errno to %d", errno);
+	return act;
+}
+
+/* connect() of a non-blocking socket as the wrapper reports it; r is 0 or -1 EINPROGRESS. */
+static int app_connect_nonblocking(int fd, const struct sockaddr_in *addr)
+{
+	int r = connect(fd, (const struct sockaddr *)addr, sizeof *addr);
+	int e = errno;
+	hc_on_connect(fd, (const struct sockaddr *)addr, sizeof *addr, r, r == 0 ? 0 : e);
+	ck_assert_msg(r == 0 || e == EINPROGRESS, "non-blocking connect: %s", strerror(e));
+	return r;
+}
+
+/* The one thing written on fresh, read whole. */
+static void assert_received(int fresh, const char *want)
+{
+	char buf[64];
+	size_t n = strlen(want);
+	ck_assert(wait_for_events(fresh, POLLIN) & POLLIN);
+	ck_assert_int_eq(read(fresh, buf, sizeof buf), (ssize_t)n);
+	ck_assert_mem_eq(buf, want, n);
+}
+
+START_TEST(bind_and_connect_given_a_sockaddr_storage_length_are_managed_and_replayed)
+{
+	/* getaddrinfo users often pass sizeof(struct sockaddr_storage) for an IPv4 address. */
+	struct sockaddr_in addr, from = loopback_addr(2, 0);
+	struct sockaddr_storage local, peer;
+	int l = listen_loopback(&addr);
+	memset(&local, 0, sizeof local);
+	memcpy(&local, &from, sizeof from);
+	memset(&peer, 0, sizeof peer);
+	memcpy(&peer, &addr, sizeof addr);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	hc_on_socket(fd, AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&local, sizeof local), 0);
+	hc_on_bind(fd, (struct sockaddr *)&local, sizeof local);
+	int r = connect(fd, (struct sockaddr *)&peer, sizeof peer);
+	hc_on_connect(fd, (struct sockaddr *)&peer, sizeof peer, r, r == 0 ? 0 : errno);
+	ck_assert_int_eq(r, 0);
+	ck_assert(hc_fd_managed(fd));
+	int server = accept_within(l);
+	exchange(fd, server);
+	server_idles_out(fd, server);
+
+	ck_assert_int_eq(app_write(fd, "GET k\r\n"), 7);
+	int fresh = accept_within(l);
+	assert_received(fresh, "GET k\r\n");
+	struct sockaddr_in mine = local_of(fd), theirs = peer_of(fd), seen = peer_of(fresh);
+	ck_assert_uint_eq(ntohl(mine.sin_addr.s_addr), 0x7f000002u); /* the bind was replayed */
+	ck_assert(same_inet(&theirs, &addr));
+	ck_assert(same_inet(&seen, &mine));
+	ck_assert_uint_eq(stat_of(&hc_stats.reconnects), 1);
+	close(fresh);
+	close(server);
+	app_close(fd);
+	close(l);
+}
+END_TEST
+
+START_TEST(dead_fd_number_reused_behind_our_back_is_not_failed)
+{
+	hc_cfg.min_idle_ms = 60000;
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	int fd = app_connect(&addr);
+	int server = accept_within(l);
+	exchange(fd, server);
+	server_idles_out(fd, server);
+	ck_assert_int_eq(app_write(fd, "GET k\r\n"), -1); /* DEAD: stale within MIN_IDLE */
+	ck_assert_int_eq(errno, EPIPE);
+
+	/* A close no hook sees (glibc-internal, a raw system call), then the lowest
+	 * free number goes to something else entirely. */
+	ck_assert_int_eq(syscall(SYS_close, fd), 0);
+	int reused = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	ck_assert_int_eq(reused, fd);
+	struct iovec v = { "GET k\r\n", 7 };
+	ck_assert_int_eq(before_write(fd, &v, 1), HC_WRITE_PROCEED);
+	ck_assert(!hc_fd_managed(fd));
+	ck_assert_int_eq(app_write(fd, "GET k\r\n"), 7); /* /dev/null takes it */
+	app_close(fd);
+	close(server);
+	close(l);
+}
+END_TEST
+
+START_TEST(connect_after_af_unspec_is_recorded_afresh_and_heals_to_the_new_peer)
+{
+	struct sockaddr_in a, b;
+	int la = listen_loopback(&a), lb = listen_loopback(&b);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	ck_assert_int_ge(fd, 0);
+	hc_on_socket(fd, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	app_connect_nonblocking(fd, &a);
+	int old = accept_within(la);
+
+	struct sockaddr unspec;
+	memset(&unspec, 0, sizeof unspec);
+	unspec.sa_family = AF_UNSPEC;
+	ck_assert_int_eq(connect(fd, &unspec, sizeof unspec), 0); /* dissolves the association */
+	hc_on_connect(fd, &unspec, sizeof unspec, 0, 0);
+	ck_assert_int_eq(fcntl(fd, F_SETFL, 0), 0);
+	hc_on_status_flags(fd, 0);
+	int r = connect(fd, (struct sockaddr *)&b, sizeof b);
+	hc_on_connect(fd, (struct sockaddr *)&b, sizeof b, r, r == 0 ? 0 : errno);
+	ck_assert_int_eq(r, 0);
+	ck_assert(hc_fd_managed(fd));
+	int server = accept_within(lb);
+	exchange(fd, server);
+	server_idles_out(fd, server);
+
+	ck_assert_int_eq(app_write(fd, "GET k\r\n"), 7);
+	struct sockaddr_in now = peer_of(fd);
+	ck_assert(same_inet(&now, &b));
+	int fresh = accept_within(lb);
+	assert_received(fresh, "GET k\r\n");
+	ck_assert(!listener_has_a_connection(la));
+	close(fresh);
+	close(server);
+	close(old);
+	app_close(fd);
+	close(la);
+	close(lb);
+}
+END_TEST
+
+START_TEST(max_idle_never_retires_a_connection_with_unread_data)
+{
+	hc_cfg.max_idle_ms = 20;
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	int fd = app_connect(&addr);
+	int server = accept_within(l);
+	exchange(fd, server);
+	ck_assert_int_eq(write(server, "+PUSH\r\n", 7), 7); /* pushed, not yet read */
+	ck_assert(wait_for_events(fd, POLLIN) & POLLIN);
+	sleep_ms(40); /* quiet longer than MAX_IDLE */
+	ck_assert_int_eq(hc_probe(fd, NULL), HC_ALIVE_UNREAD);
+
+	ck_assert_int_eq(app_write(fd, "GET k\r\n"), 7); /* goes to the old connection */
+	ck_assert(!listener_has_a_connection(l));
+	assert_received(server, "GET k\r\n");
+	char buf[16];
+	ck_assert_int_eq(app_read(fd, buf, sizeof buf), 7);
+	ck_assert_mem_eq(buf, "+PUSH\r\n", 7);
+	ck_assert_uint_eq(stat_of(&hc_stats.retired), 0);
+	ck_assert_uint_eq(stat_of(&hc_stats.reconnects), 0);
+	close(server);
+	app_close(fd);
+	close(l);
+}
+END_TEST
+
+START_TEST(failed_retirement_keeps_the_old_connection_and_is_no_reconnect_failure)
+{
+	hc_cfg.max_idle_ms = 20;
+	hc_cfg.retries = 0;
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	int fd = app_connect(&addr);
+	int server = accept_within(l);
+	exchange(fd, server);
+	close(l); /* a new connection is refused; the old one is alive */
+	sleep_ms(40);
+
+	struct iovec v = { "GET k\r\n", 7 };
+	ck_assert_int_eq(before_write(fd, &v, 1), HC_WRITE_PROCEED);
+	ck_assert_int_eq(write(fd, "GET k\r\n", 7), 7);
+	hc_after_write(fd, 7);
+	assert_received(server, "GET k\r\n");
+	ck_assert(hc_fd_managed(fd));
+	ck_assert_uint_eq(stat_of(&hc_stats.reconnect_failures), 0);
+	ck_assert_uint_eq(stat_of(&hc_stats.retired), 0);
+	ck_assert_uint_eq(stat_of(&hc_stats.reconnects), 0);
+	close(server);
+	app_close(fd);
+}
+END_TEST
+
+START_TEST(unreplayable_option_set_before_connect_counts_as_passthrough)
+{
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	hc_on_socket(fd, AF_INET, SOCK_STREAM, 0);
+	unsigned char opts[36]; /* more than HC_OPT_MAX bytes */
+	memset(opts, IPOPT_NOP, sizeof opts);
+	ck_assert_int_eq(setsockopt(fd, IPPROTO_IP, IP_OPTIONS, opts, sizeof opts), 0);
+	hc_on_setsockopt(fd, IPPROTO_IP, IP_OPTIONS, opts, sizeof opts);
+	int r = connect(fd, (struct sockaddr *)&addr, sizeof addr);
+	hc_on_connect(fd, (struct sockaddr *)&addr, sizeof addr, r, r == 0 ? 0 : errno);
+	ck_assert_int_eq(r, 0);
+	ck_assert(!hc_fd_managed(fd));
+	ck_assert_uint_eq(stat_of(&hc_stats.passthrough), 1);
+	ck_assert_uint_eq(stat_of(&hc_stats.managed), 0);
+	int server = accept_within(l);
+	close(server);
+	app_close(fd);
+	close(l);
+}
+END_TEST
+
+START_TEST(socket_filter_option_is_never_replayed)
+{
+	/* sock_fprog is 16 bytes, but it points into the program's memory. */
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	int fd = app_connect(&addr);
+	ck_assert(hc_fd_managed(fd));
+	struct sock_filter accept_all[] = { BPF_STMT(BPF_RET | BPF_K, 0xffffffffu) };
+	struct sock_fprog prog = { .len = 1, .filter = accept_all };
+	ck_assert_uint_le(sizeof prog, HC_OPT_MAX);
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog), 0);
+	hc_on_setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog);
+	ck_assert(!hc_fd_managed(fd));
+	ck_assert_uint_eq(stat_of(&hc_stats.passthrough), 1);
+	int server = accept_within(l);
+	exchange(fd, server);
+	server_idles_out(fd, server);
+
+	ck_assert_int_eq(app_write(fd, "GET k\r\n"), 7); /* the old connection's business */
+	ck_assert(!listener_has_a_connection(l));
+	ck_assert_uint_eq(stat_of(&hc_stats.reconnects), 0);
+	close(server);
+	app_close(fd);
+	close(l);
+}
+END_TEST
+
+START_TEST(refused_nonblocking_connect_is_not_counted_as_managed)
+{
+	struct sockaddr_in addr;
+	close(listen_loopback(&addr)); /* nobody listens there any more */
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	ck_assert_int_ge(fd, 0);
+	hc_on_socket(fd, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	int r = connect(fd, (struct sockaddr *)&addr, sizeof addr);
+	int e = errno;
+	hc_on_connect(fd, (struct sockaddr *)&addr, sizeof addr, r, r == 0 ? 0 : e);
+	ck_assert_int_eq(r, -1);
+	ck_assert_msg(e == EINPROGRESS, "connect: %s (the in-progress path is the point)", strerror(e));
+	ck_assert_uint_eq(stat_of(&hc_stats.managed), 0);
+	ck_assert(wait_for_events(fd, POLLOUT) & (POLLOUT | POLLERR | POLLHUP));
+	/* The program asks again, as non-blocking clients do, and hears the outcome. */
+	r = connect(fd, (struct sockaddr *)&addr, sizeof addr);
+	e = errno;
+	hc_on_connect(fd, (struct sockaddr *)&addr, sizeof addr, r, r == 0 ? 0 : e);
+	ck_assert_int_eq(r, -1);
+	ck_assert_int_eq(e, ECONNREFUSED);
+	ck_assert(!hc_fd_managed(fd));
+	ck_assert_uint_eq(stat_of(&hc_stats.managed), 0);
+	app_close(fd);
+}
+END_TEST
+
+START_TEST(min_idle_refusal_counts_a_reconnect_failure_and_a_stale_connection)
+{
+	hc_cfg.min_idle_ms = 60000;
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	int fd = app_connect(&addr);
+	int server = accept_within(l);
+	exchange(fd, server);
+	server_idles_out(fd, server);
+
+	ck_assert_int_eq(app_write(fd, "GET k\r\n"), -1);
+	ck_assert_int_eq(errno, EPIPE);
+	ck_assert_uint_eq(stat_of(&hc_stats.stale), 1);
+	ck_assert_uint_eq(stat_of(&hc_stats.reconnect_failures), 1);
+	ck_assert_uint_eq(stat_of(&hc_stats.reconnects), 0);
+	close(server);
+	app_close(fd);
+	close(l);
+}
+END_TEST
+
+START_TEST(unread_goodbye_left_to_the_program_counts_stale_and_unread_kept)
+{
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	int fd = app_connect(&addr);
+	int server = accept_within(l);
+	exchange(fd, server);
+	ck_assert_int_eq(write(server, "-ERR idle\r\n", 11), 11);
+	server_idles_out(fd, server);
+
+	ck_assert_int_eq(app_write(fd, "GET k\r\n"), 7);
+	ck_assert_uint_eq(stat_of(&hc_stats.stale), 1);
+	ck_assert_uint_eq(stat_of(&hc_stats.unread_kept), 1);
+	ck_assert_uint_eq(stat_of(&hc_stats.reconnect_failures), 0);
+	close(server);
+	app_close(fd);
+	close(l);
+}
+END_TEST
+
+START_TEST(write_with_no_iovec_or_a_null_base_proceeds_at_a_boundary)
+{
+	/* writev(fd, NULL, n), sendmsg(fd, NULL, 0), a NULL iov_base: EFAULT is the
+	 * kernel's to report; the core must not read through those pointers. */
+	static const struct iovec null_base = { NULL, 4 };
+	static const struct {
+		const struct iovec *iov;
+		size_t cnt;
+	} cases[] = { { NULL, 0 }, { NULL, 1 }, { &null_base, 1 } };
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		int fd = app_connect(&addr); /* a first write: a boundary, probed */
+		int server = accept_within(l);
+		ck_assert_msg(before_write(fd, cases[k].iov, cases[k].cnt) == HC_WRITE_PROCEED, "case %zu", k);
+		ck_assert_msg(hc_fd_managed(fd), "case %zu", k);
+		close(server);
+		app_close(fd);
+	}
+	ck_assert_uint_eq(stat_of(&hc_stats.tls_skipped), 0);
+	close(l);
+}
+END_TEST
+
+START_TEST(tls_after_starttls_at_a_later_boundary_ends_management)
+{
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	int fd = app_connect(&addr);
+	int server = accept_within(l);
+	char buf[16];
+	ck_assert_int_eq(app_write(fd, "STARTTLS\r\n"), 10);
+	assert_received(server, "STARTTLS\r\n");
+	ck_assert_int_eq(write(server, "220 Go\r\n", 8), 8);
+	ck_assert(wait_for_events(fd, POLLIN) & POLLIN);
+	ck_assert_int_eq(app_read(fd, buf, sizeof buf), 8);
+	ck_assert(hc_fd_managed(fd));
+
+	static const char hello[] = { 0x16, 0x03, 0x01, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o' };
+	ck_assert_int_eq(app_send(fd, hello, sizeof hello), 10);
+	ck_assert(!hc_fd_managed(fd));
+	ck_assert_uint_eq(stat_of(&hc_stats.tls_skipped), 1);
+	close(server);
+	app_close(fd);
+	close(l);
+}
+END_TEST
+
+START_TEST(tls_record_header_split_across_iovecs_is_detected)
+{
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	int fd = app_connect(&addr);
+	int server = accept_within(l);
+	/* An empty iovec, the content type, then version and the rest. */
+	static const unsigned char type[] = { 0x16 }, rest[] = { 0x03, 0x01, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o' };
+	struct iovec v[] = { { (void *)rest, 0 }, { (void *)type, 1 }, { (void *)rest, sizeof rest } };
+	ck_assert_int_eq(before_write(fd, v, 3), HC_WRITE_PROCEED);
+	ck_assert(!hc_fd_managed(fd));
+	ck_assert_uint_eq(stat_of(&hc_stats.tls_skipped), 1);
+	close(server);
+	app_close(fd);
+	close(l);
+}
+END_TEST
+
+START_TEST(every_tls_record_type_at_a_boundary_ends_management)
+{
+	/* change_cipher_spec, alert, handshake, application_data; TLS 1.0-1.3 say 0x0301-0x0304. */
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	for (unsigned char type = 0x14; type <= 0x17; type++) {
+		int fd = app_connect(&addr);
+		int server = accept_within(l);
+		const unsigned char rec[] = { type, 0x03, 0x03, 0x00, 0x01, 0x00 };
+		struct iovec v = { (void *)rec, sizeof rec };
+		ck_assert_int_eq(before_write(fd, &v, 1), HC_WRITE_PROCEED);
+		ck_assert_msg(!hc_fd_managed(fd), "record type %#x", type);
+		close(server);
+		app_close(fd);
+	}
+	ck_assert_uint_eq(stat_of(&hc_stats.tls_skipped), 4);
+	close(l);
+}
+END_TEST
+
+START_TEST(fd_created_by_accept_forgets_what_an_unseen_close_left)
+{
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	int client = connect_to(&addr); /* first in the accept queue */
+	int fd = app_connect(&addr);    /* managed, then closed without a hook */
+	ck_assert(hc_fd_managed(fd));
+	ck_assert_int_eq(syscall(SYS_close, fd), 0);
+
+	int s = accept_within(l); /* client's connection, at the lowest free number */
+	ck_assert_int_eq(s, fd);
+	hc_on_fd_created(s);
+	ck_assert(!hc_fd_known(s));
+	ck_assert(!hc_fd_managed(s));
+	close(s);
+	close(client);
+	close(l); /* drops the unaccepted connection of the closed fd */
+}
+END_TEST
+
+START_TEST(sctp_sockets_are_not_tracked)
+{
+	/* SCTP's one-to-one style is SOCK_STREAM too; a TCP socket stands in where
+	 * the kernel has no SCTP: the hook only sees the arguments. */
+	int fd = socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP);
+	if (fd < 0)
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	hc_on_socket(fd, AF_INET, SOCK_STREAM, IPPROTO_SCTP);
+	ck_assert(!hc_fd_known(fd));
+	hc_on_socket(fd, AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_SCTP);
+	ck_assert(!hc_fd_known(fd));
+	close(fd);
+}
+END_TEST
+
+START_TEST(tcp_and_mptcp_protocol_sockets_are_tracked)
+{
+	static const int protocols[] = { 0, IPPROTO_TCP, IPPROTO_MPTCP };
+	for (size_t k = 0; k < sizeof protocols / sizeof protocols[0]; k++) {
+		/* MPTCP may be disabled in this kernel: the hook only sees the arguments. */
+		int fd = socket(AF_INET, SOCK_STREAM, protocols[k]);
+		if (fd < 0)
+			fd = socket(AF_INET, SOCK_STREAM, 0);
+		ck_assert_int_ge(fd, 0);
+		hc_on_socket(fd, AF_INET, SOCK_STREAM, protocols[k]);
+		ck_assert_msg(hc_fd_known(fd), "protocol %d", protocols[k]);
+		app_close(fd);
+	}
 }
 END_TEST
 
@@ -677,9 +1143,42 @@ Suite *conn_suite(void)
 	tcase_add_test(tc, excluded_peer_is_passed_through);
 	tcase_add_test(tc, an_option_too_big_to_replay_ends_management);
 	tcase_add_test(tc, socket_bound_to_a_fixed_local_port_is_passed_through);
+	tcase_add_test(tc, failed_connect_with_a_bad_address_is_not_read);
 	tcase_add_test(tc, udp_and_unix_sockets_are_not_tracked);
 	tcase_add_test(tc, close_and_close_range_forget_the_fd);
 	tcase_add_test(tc, every_hook_preserves_errno);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("review fixes");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, bind_and_connect_given_a_sockaddr_storage_length_are_managed_and_replayed);
+	tcase_add_test(tc, dead_fd_number_reused_behind_our_back_is_not_failed);
+	tcase_add_test(tc, connect_after_af_unspec_is_recorded_afresh_and_heals_to_the_new_peer);
+	tcase_add_test(tc, max_idle_never_retires_a_connection_with_unread_data);
+	tcase_add_test(tc, failed_retirement_keeps_the_old_connection_and_is_no_reconnect_failure);
+	tcase_add_test(tc, fd_created_by_accept_forgets_what_an_unseen_close_left);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("counters");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, unreplayable_option_set_before_connect_counts_as_passthrough);
+	tcase_add_test(tc, socket_filter_option_is_never_replayed);
+	tcase_add_test(tc, refused_nonblocking_connect_is_not_counted_as_managed);
+	tcase_add_test(tc, min_idle_refusal_counts_a_reconnect_failure_and_a_stale_connection);
+	tcase_add_test(tc, unread_goodbye_left_to_the_program_counts_stale_and_unread_kept);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("write arguments and TLS");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, write_with_no_iovec_or_a_null_base_proceeds_at_a_boundary);
+	tcase_add_test(tc, tls_after_starttls_at_a_later_boundary_ends_management);
+	tcase_add_test(tc, tls_record_header_split_across_iovecs_is_detected);
+	tcase_add_test(tc, every_tls_record_type_at_a_boundary_ends_management);
+	tcase_add_test(tc, sctp_sockets_are_not_tracked);
+	tcase_add_test(tc, tcp_and_mptcp_protocol_sockets_are_tracked);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fork");

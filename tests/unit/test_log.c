@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -32,7 +34,7 @@ static void setup(void)
 static void teardown(void)
 {
 	char p[PATH_MAX];
-	static const char *names[] = { "out", "link", "target", "err" };
+	static const char *names[] = { "out", "link", "target", "err", "fifo" };
 	for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
 		snprintf(p, sizeof p, "%s/%s", dir, names[k]);
 		unlink(p);
@@ -304,6 +306,37 @@ START_TEST(configuration_errors_reach_stderr_whatever_the_log_level)
 }
 END_TEST
 
+START_TEST(log_file_that_is_a_fifo_without_a_reader_never_blocks)
+{
+	/* HALFCLOSE_LOG_FILE=/some/fifo with nobody reading: open must not wait for
+	 * a reader inside the program's write(). A child, so that a hang is bounded
+	 * (2 s, under the test case's 4 s timeout) and the child killed. */
+	char fifo[PATH_MAX];
+	snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	hc_cfg.log_level = HC_LOG_WARN;
+	strcpy(hc_cfg.log_file, fifo);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		errno = SENTINEL_ERRNO;
+		hc_log(HC_LOG_WARN, "fd %d stale", 7);
+		_exit(errno == SENTINEL_ERRNO ? 0 : 1);
+	}
+	int status = 0;
+	pid_t r = 0;
+	for (int waited = 0; waited < 2000 && (r = waitpid(pid, &status, WNOHANG)) == 0; waited += 10)
+		usleep(10000);
+	if (r == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		ck_abort_msg("hc_log blocked opening a FIFO that has no reader");
+	}
+	ck_assert_int_eq(r, pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
+}
+END_TEST
+
 Suite *log_suite(void)
 {
 	Suite *s = suite_create("log");
@@ -334,6 +367,7 @@ Suite *log_suite(void)
 	tcase_add_test(tc, log_off_writes_nothing);
 	tcase_add_test(tc, a_long_log_message_stays_one_line);
 	tcase_add_test(tc, configuration_errors_reach_stderr_whatever_the_log_level);
+	tcase_add_test(tc, log_file_that_is_a_fifo_without_a_reader_never_blocks);
 	suite_add_tcase(s, tc);
 
 	return s;

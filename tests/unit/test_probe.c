@@ -273,7 +273,7 @@ END_TEST
 START_TEST(every_verdict_has_a_distinct_name)
 {
 	enum hc_verdict all[] = { HC_ALIVE, HC_ALIVE_UNREAD, HC_STALE, HC_STALE_UNREAD, HC_PROBE_FAILED };
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
 		const char *a = hc_verdict_name(all[i]);
 		ck_assert_ptr_nonnull(a);
 		ck_assert_uint_gt(strlen(a), 0);

@@ -335,6 +335,45 @@ START_TEST(fds_outside_the_limit_are_never_known)
 }
 END_TEST
 
+START_TEST(any_known_sees_an_entry_only_inside_the_range_across_word_boundaries)
+{
+	ck_assert(!hc_table_any_known(0, ~0u)); /* an empty table */
+	add(63);  /* the last bit of word 0 */
+	add(128); /* the first bit of word 2 */
+	ck_assert(hc_table_any_known(63, 63));
+	ck_assert(hc_table_any_known(0, 63));
+	ck_assert(hc_table_any_known(60, 70));
+	ck_assert(!hc_table_any_known(0, 62));
+	ck_assert(!hc_table_any_known(64, 127)); /* all of word 1, between the two */
+	ck_assert(!hc_table_any_known(65, 126));
+	ck_assert(hc_table_any_known(64, 128));
+	ck_assert(hc_table_any_known(100, 200));
+	ck_assert(!hc_table_any_known(129, 1000));
+	ck_assert(!hc_table_any_known(70, 60)); /* first > last: nothing */
+	forget(63);
+	ck_assert(!hc_table_any_known(0, 127));
+	forget(128);
+	ck_assert(!hc_table_any_known(0, ~0u));
+}
+END_TEST
+
+START_TEST(any_known_clamps_ranges_beyond_the_fd_limit)
+{
+	int top = (int)HC_FD_LIMIT - 1;
+	ck_assert(!hc_table_any_known(HC_FD_LIMIT, ~0u));
+	ck_assert(!hc_table_any_known(3, ~0u));
+	add(top);
+	ck_assert(hc_table_any_known(3, ~0u)); /* closefrom(3) */
+	ck_assert(hc_table_any_known((unsigned)top, (unsigned)top));
+	ck_assert(hc_table_any_known((unsigned)top, HC_FD_LIMIT + 100));
+	ck_assert(!hc_table_any_known(HC_FD_LIMIT, ~0u));
+	ck_assert(!hc_table_any_known(~0u, ~0u));
+	ck_assert(!hc_table_any_known(0, (unsigned)top - 1));
+	forget(top);
+	ck_assert(!hc_table_any_known(3, ~0u));
+}
+END_TEST
+
 /* ---- option recording ------------------------------------------------------- */
 
 START_TEST(options_are_recorded_in_the_order_first_set)
@@ -507,6 +546,8 @@ Suite *table_suite(void)
 	tcase_add_test(tc, remove_range_to_uint_max_is_quick_and_complete);
 	tcase_add_test(tc, remove_range_of_one_fd);
 	tcase_add_test(tc, fds_outside_the_limit_are_never_known);
+	tcase_add_test(tc, any_known_sees_an_entry_only_inside_the_range_across_word_boundaries);
+	tcase_add_test(tc, any_known_clamps_ranges_beyond_the_fd_limit);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("options");
