@@ -60,7 +60,7 @@ $(BUILD)/libhalfclose.so: $(CORE_SRC) $(WRAP_SRC) $(SHIM_HDR) | $(BUILD)
 $(BUILD)/halfclose: tools/halfclose.c | $(BUILD)
 	$(CC) $(CFLAGS) -DHC_VERSION='"$(VERSION)"' -DHC_LIBDIR='"$(LIBDIR)"' -o $@ $< $(LDHARDEN)
 
-$(BUILD)/clients/%: tests/clients/%.c | $(BUILD)/clients
+$(BUILD)/clients/%: tests/clients/%.c tests/clients/client.h | $(BUILD)/clients
 	$(CC) $(CFLAGS) -o $@ $<
 
 # Unit tests link the core directly (no interposition), three ways.

@@ -11,18 +11,10 @@
  * "epoll_client: round N: REASON" (EOF, timeout, an errno name, mismatch) and
  * exit 1. A registration lost by a swap shows up as "timeout".
  */
-#define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
+#include "client.h"
+
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 static int fail(int round, const char *why)
 {
@@ -32,25 +24,24 @@ static int fail(int round, const char *why)
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in addr = { .sin_family = AF_INET };
+	struct sockaddr_in addr;
 	struct epoll_event ev = { .events = EPOLLOUT }, got;
 	int fd, ep, rounds, gap, err = 0;
 	socklen_t errlen = sizeof(err);
 
-	if (argc != 5 || inet_pton(AF_INET, argv[1], &addr.sin_addr) != 1) {
+	if (argc != 5 || ipv4_addr(&addr, argv[1], argv[2]) != 0) {
 		fprintf(stderr, "usage: epoll_client HOST PORT ROUNDS GAP_MS\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	addr.sin_port = htons((unsigned short)atoi(argv[2]));
-	rounds = atoi(argv[3]);
-	gap = atoi(argv[4]);
+	rounds = (int)parse_num("epoll_client", argv[3], "ROUNDS");
+	gap = (int)parse_num("epoll_client", argv[4], "GAP_MS");
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (fd < 0 || ep < 0)
 		return 2;
 	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 && errno != EINPROGRESS)
-		return fail(0, strerrorname_np(errno));
+		return fail(0, errname(errno));
 	ev.data.u64 = 0x5eed;
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0 || epoll_wait(ep, &got, 1, 3000) != 1 ||
 	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) != 0 || err != 0)
@@ -61,10 +52,9 @@ int main(int argc, char **argv)
 	for (int i = 1; i <= rounds; i++) {
 		char want[32], buf[64];
 		size_t len = (size_t)snprintf(want, sizeof(want), "req %d\n", i), have = 0;
-		struct timespec ts = { gap / 1000, (long)(gap % 1000) * 1000000L };
 
 		if (write(fd, want, len) != (ssize_t)len)
-			return fail(i, strerrorname_np(errno));
+			return fail(i, errname(errno));
 		while (have < len) {
 			int n = epoll_wait(ep, &got, 1, 3000);
 			if (n == 0)
@@ -75,15 +65,14 @@ int main(int argc, char **argv)
 			if (r == 0)
 				return fail(i, "EOF");
 			if (r < 0 && errno != EAGAIN)
-				return fail(i, strerrorname_np(errno));
+				return fail(i, errname(errno));
 			if (r > 0)
 				have += (size_t)r;
 		}
 		if (have != len || memcmp(buf, want, len) != 0)
 			return fail(i, "mismatch");
 		if (i < rounds)
-			while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-				;
+			sleep_ms(gap);
 	}
 	close(fd);
 	close(ep);

@@ -23,39 +23,15 @@
  * round 3 is then skipped); 2: a call that must succeed failed.
  * SIGPIPE is ignored.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* strerrorname_np */
-#endif
-#include <arpa/inet.h>
-#include <errno.h>
+#include "client.h"
+
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/types.h>
-#include <time.h>
-#include <unistd.h>
 
 #define SENTINEL 12345
 
 static int calls, changed;
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    while (ms > 0 && nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
-}
-
-static const char *errname(int e)
-{
-    const char *n = strerrorname_np(e);
-    return n ? n : "unknown-errno";
-}
 
 /* Records one call: ret must be >= 0 and err (errno after it) the sentinel. */
 static long note(const char *what, long ret, int err)
@@ -84,7 +60,7 @@ static long note(const char *what, long ret, int err)
     })
 
 /* Reads a reply line; every read checked. Returns "ok", "EOF" or "mismatch". */
-static const char *read_line(int fd, const char *expect, int use_recv)
+static const char *checked_read_line(int fd, const char *expect, int use_recv)
 {
     char buf[256];
     size_t got = 0;
@@ -114,10 +90,7 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stdout, NULL, _IOLBF, 0);
-    memset(&sin, 0, sizeof sin);
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons((unsigned short)atoi(argv[2]));
-    if (inet_pton(AF_INET, argv[1], &sin.sin_addr) != 1) {
+    if (ipv4_addr(&sin, argv[1], argv[2]) != 0) {
         fprintf(stderr, "errno_check: bad address %s\n", argv[1]);
         return 2;
     }
@@ -143,17 +116,17 @@ int main(int argc, char **argv)
     CHECKED("fcntl(F_SETFL, same flags)", fcntl(sock, F_SETFL, fl));
 
     CHECKED("write(sock, \"req 1\")", write(sock, "req 1\n", 6));
-    res = read_line(sock, "req 1\n", 0);
+    res = checked_read_line(sock, "req 1\n", 0);
     printf("round 1: %s\n", res);
     echo_failed |= strcmp(res, "ok") != 0;
 
     sleep_ms(strtol(argv[3], NULL, 10));
     CHECKED("write(sock, \"req 2\") after the idle close", write(sock, "req 2\n", 6));
-    res = read_line(sock, "req 2\n", 0);
+    res = checked_read_line(sock, "req 2\n", 0);
     printf("round 2: %s\n", res);
     if (strcmp(res, "ok") == 0) {
         CHECKED("send(sock, \"req 3\")", send(sock, "req 3\n", 6, 0));
-        res = read_line(sock, "req 3\n", 1);
+        res = checked_read_line(sock, "req 3\n", 1);
         printf("round 3: %s\n", res);
         echo_failed |= strcmp(res, "ok") != 0;
     } else {

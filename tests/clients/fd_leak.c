@@ -24,35 +24,11 @@
  * Exit 0 when it ran through, whatever round 2 did; 2 on usage, connect or
  * fork errors.  SIGPIPE is ignored.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* strerrorname_np */
-#endif
-#include <arpa/inet.h>
+#include "client.h"
+
 #include <dirent.h>
-#include <errno.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    while (ms > 0 && nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
-}
-
-static const char *errname(int e)
-{
-    const char *n = strerrorname_np(e);
-    return n ? n : "unknown-errno";
-}
 
 /* Open fds of this process, not counting the directory stream used to count. */
 static int count_fds(void)
@@ -83,31 +59,20 @@ static int local_port(int fd)
 static void round_trip(int fd, int r, const char *line)
 {
     char buf[256];
-    size_t len = strlen(line), got = 0;
-    ssize_t n;
+    size_t len = strlen(line), got;
+    int rc;
 
-    n = write(fd, line, len);
-    if (n < 0) {
+    if (write_once(fd, line, len) < 0) {
         printf("round %d: write %s\n", r, errname(errno));
         return;
     }
-    while (got == 0 || buf[got - 1] != '\n') {
-        n = read(fd, buf + got, sizeof buf - 1 - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            printf("round %d: %s\n", r, errname(errno));
-            return;
-        }
-        if (n == 0) {
-            printf("round %d: EOF\n", r);
-            return;
-        }
-        got += (size_t)n;
-        if (got == sizeof buf - 1)
-            break;
-    }
-    printf("round %d: %s\n", r, got == len && memcmp(buf, line, len) == 0 ? "ok" : "mismatch");
+    rc = read_line(fd, buf, sizeof buf, &got);
+    if (rc < 0)
+        printf("round %d: %s\n", r, errname(errno));
+    else if (rc == 0)
+        printf("round %d: EOF\n", r);
+    else
+        printf("round %d: %s\n", r, got == len && memcmp(buf, line, len) == 0 ? "ok" : "mismatch");
 }
 
 int main(int argc, char **argv)
@@ -124,10 +89,7 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     printf("pid %d\n", (int)getpid());
 
-    memset(&sin, 0, sizeof sin);
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons((unsigned short)atoi(argv[2]));
-    if (inet_pton(AF_INET, argv[1], &sin.sin_addr) != 1) {
+    if (ipv4_addr(&sin, argv[1], argv[2]) != 0) {
         fprintf(stderr, "fd_leak: bad address %s\n", argv[1]);
         return 2;
     }

@@ -12,41 +12,32 @@ compared byte for byte:
 Exit 0 when it ran through (whatever the server said); 2 on usage or connect
 errors.  Python ignores SIGPIPE, so a failed send shows up as EPIPE.
 """
-import errno
-import socket
+import os
 import sys
 import time
 
-
-def name(exc):
-    if isinstance(exc, OSError) and exc.errno is not None:
-        return errno.errorcode.get(exc.errno, str(exc.errno))
-    return type(exc).__name__
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from clientlib import args, connect, errname  # noqa: E402
 
 
 def main():
-    if len(sys.argv) != 5:
-        print("usage: line_client.py HOST PORT WAIT_MS LINE", file=sys.stderr)
-        return 2
-    host, port, wait_ms, line = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-    try:
-        sock = socket.create_connection((host, port))
-    except OSError as exc:
-        print(f"line_client.py: connect {host}:{port}: {name(exc)}", file=sys.stderr)
-        return 2
+    argv = args("line_client.py HOST PORT WAIT_MS LINE", 5)
+    host, port, wait_ms, line = argv[0], int(argv[1]), int(argv[2]), argv[3]
+    sock = connect("line_client.py", host, port)
     time.sleep(wait_ms / 1000)
     req = (line + "\n").encode()
     try:
         sock.sendall(req)
         print(f"sent: {req!r}", flush=True)
     except OSError as exc:
-        print(f"send: {name(exc)}", flush=True)
+        print(f"send: {errname(exc)}", flush=True)
     got = b""
     while True:
         try:
             data = sock.recv(4096)
         except OSError as exc:
-            end = name(exc)
+            end = errname(exc)
             break
         if not data:
             end = "EOF"

@@ -13,16 +13,13 @@ EOF, an errno name (EPIPE, ECONNRESET, ...) or "mismatch"; exit 1.
 Usage and connect errors exit 2.  Python ignores SIGPIPE itself, so a write
 into a dead connection shows up as EPIPE (BrokenPipeError).
 """
-import errno
-import socket
+import os
 import sys
 import time
 
-
-def reason(exc):
-    if isinstance(exc, OSError) and exc.errno is not None:
-        return errno.errorcode.get(exc.errno, str(exc.errno))
-    return type(exc).__name__
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from clientlib import args, connect, errname, exchange  # noqa: E402
 
 
 def fail(rnd, op, why):
@@ -31,38 +28,18 @@ def fail(rnd, op, why):
 
 
 def main():
-    if len(sys.argv) not in (5, 6):
-        print("usage: reqresp.py HOST PORT ROUNDS GAP_MS [INITIAL_MS]", file=sys.stderr)
-        return 2
-    host, port = sys.argv[1], int(sys.argv[2])
-    rounds, gap_ms = int(sys.argv[3]), int(sys.argv[4])
-    initial_ms = int(sys.argv[5]) if len(sys.argv) == 6 else 0
-    try:
-        sock = socket.create_connection((host, port))
-    except OSError as exc:
-        print(f"reqresp.py: connect {host}:{port}: {reason(exc)}", file=sys.stderr)
-        return 2
+    argv = args("reqresp.py HOST PORT ROUNDS GAP_MS [INITIAL_MS]", 5, 6)
+    host, port = argv[0], int(argv[1])
+    rounds, gap_ms = int(argv[2]), int(argv[3])
+    initial_ms = int(argv[4]) if len(argv) == 5 else 0
+    sock = connect("reqresp.py", host, port)
     time.sleep(initial_ms / 1000)
 
     for rnd in range(1, rounds + 1):
         if rnd > 1:
             time.sleep(gap_ms / 1000)
         req = f"req {rnd}\n".encode()
-        try:
-            sock.sendall(req)
-        except OSError as exc:
-            fail(rnd, "write", reason(exc))
-        resp = b""
-        while not resp.endswith(b"\n"):
-            try:
-                data = sock.recv(256)
-            except OSError as exc:
-                fail(rnd, "read", reason(exc))
-            if not data:
-                fail(rnd, "read", "EOF")
-            resp += data
-            if len(resp) > 255:
-                break
+        resp = exchange(sock, req, lambda op, why: fail(rnd, op, why), errname)
         if resp != req:
             fail(rnd, "read", f"mismatch (sent {req!r}, got {resp!r})")
         print(f"round {rnd}: ok", flush=True)

@@ -17,69 +17,9 @@
  * Output is on stdout, flushed after every line, so that it survives a death
  * by signal.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* strerrorname_np */
-#endif
-#include <errno.h>
-#include <netdb.h>
+#include "client.h"
+
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/types.h>
-#include <time.h>
-#include <unistd.h>
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
-}
-
-static int dial(const char *host, const char *port)
-{
-    struct addrinfo hints, *res, *ai;
-    int fd = -1, rc;
-
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    rc = getaddrinfo(host, port, &hints, &res);
-    if (rc != 0) {
-        fprintf(stderr, "seed_client: resolve %s:%s failed: %s\n", host, port, gai_strerror(rc));
-        return -1;
-    }
-    for (ai = res; ai; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (fd < 0)
-            continue;
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-            break;
-        close(fd);
-        fd = -1;
-    }
-    if (fd < 0)
-        fprintf(stderr, "seed_client: dial %s:%s failed: %s\n", host, port, strerror(errno));
-    freeaddrinfo(res);
-    return fd;
-}
-
-static int write_all(int fd, const char *s)
-{
-    size_t len = strlen(s), off = 0;
-    while (off < len) {
-        ssize_t n = write(fd, s + off, len - off);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        off += (size_t)n;
-    }
-    return 0;
-}
 
 static int send_word(int fd, const char *word)
 {
@@ -96,7 +36,7 @@ static int send_word(int fd, const char *word)
 
 int main(int argc, char **argv)
 {
-    int fd;
+    int fd, gai_err;
 
     if (argc != 3) {
         fprintf(stderr, "usage: %s HOST PORT\n", argv[0]);
@@ -104,9 +44,15 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_DFL);
 
-    fd = dial(argv[1], argv[2]);
-    if (fd < 0)
+    fd = dial_tcp(argv[1], argv[2], &gai_err);
+    if (fd < 0 && gai_err != 0) {
+        fprintf(stderr, "seed_client: resolve %s:%s failed: %s\n", argv[1], argv[2], gai_strerror(gai_err));
         return 1;
+    }
+    if (fd < 0) {
+        fprintf(stderr, "seed_client: dial %s:%s failed: %s\n", argv[1], argv[2], strerror(errno));
+        return 1;
+    }
     printf("connection established\n");
     fflush(stdout);
 

@@ -9,32 +9,12 @@
  * why on stderr and exits 1. Used to count the shim's probes: one per request
  * (at its first write), none at the writes inside it.
  */
-#define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
+#include "client.h"
+
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-static int write_all(int fd, const char *s)
-{
-	size_t len = strlen(s);
-	while (len > 0) {
-		ssize_t n = write(fd, s, len);
-		if (n < 0)
-			return -1;
-		s += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Reads one line (up to and including '\n') into buf; 0 on success. */
-static int read_line(int fd, char *buf, size_t size)
+/* Reads one line (up to and including '\n') into buf, one byte per read(); 0 on success. */
+static int read_line_bytewise(int fd, char *buf, size_t size)
 {
 	size_t got = 0;
 	while (got + 1 < size) {
@@ -50,15 +30,14 @@ static int read_line(int fd, char *buf, size_t size)
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in addr = { .sin_family = AF_INET };
+	struct sockaddr_in addr;
 	int fd, rounds;
 
-	if (argc != 4 || inet_pton(AF_INET, argv[1], &addr.sin_addr) != 1) {
+	if (argc != 4 || ipv4_addr(&addr, argv[1], argv[2]) != 0) {
 		fprintf(stderr, "usage: split_request HOST PORT ROUNDS\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	addr.sin_port = htons((unsigned short)atoi(argv[2]));
 	rounds = atoi(argv[3]);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
@@ -73,7 +52,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "split_request: round %d: write: %s\n", i, strerror(errno));
 			return 1;
 		}
-		if (read_line(fd, got, sizeof(got)) != 0 || strcmp(got, want) != 0) {
+		if (read_line_bytewise(fd, got, sizeof(got)) != 0 || strcmp(got, want) != 0) {
 			fprintf(stderr, "split_request: round %d: bad echo\n", i);
 			return 1;
 		}

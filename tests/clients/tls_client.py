@@ -18,10 +18,14 @@ BrokenPipeError(EPIPE), ConnectionResetError(ECONNRESET).
 The line is deterministic, so two runs can be compared verbatim.
 """
 import errno
-import socket
+import os
 import ssl
 import sys
 import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from clientlib import args, connect, exchange  # noqa: E402
 
 
 def reason(exc):
@@ -39,19 +43,13 @@ def fail(rnd, op, why):
 
 
 def main():
-    if len(sys.argv) not in (3, 4):
-        print("usage: tls_client.py HOST PORT [SLEEP_S]", file=sys.stderr)
-        return 2
-    host, port = sys.argv[1], int(sys.argv[2])
-    sleep_s = float(sys.argv[3]) if len(sys.argv) == 4 else 3.0
+    argv = args("tls_client.py HOST PORT [SLEEP_S]", 3, 4)
+    host, port = argv[0], int(argv[1])
+    sleep_s = float(argv[2]) if len(argv) == 3 else 3.0
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    try:
-        raw = socket.create_connection((host, port))
-    except OSError as exc:
-        print(f"tls_client.py: connect {host}:{port}: {reason(exc)}", file=sys.stderr)
-        return 2
+    raw = connect("tls_client.py", host, port, reason)
     try:
         tls = ctx.wrap_socket(raw, server_hostname=host)
     except (OSError, ssl.SSLError) as exc:
@@ -62,19 +60,7 @@ def main():
         if rnd == 2:
             time.sleep(sleep_s)
         req = f"tls req {rnd}\n".encode()
-        try:
-            tls.sendall(req)
-        except (OSError, ssl.SSLError) as exc:
-            fail(rnd, "send", reason(exc))
-        resp = b""
-        while not resp.endswith(b"\n") and len(resp) < 256:
-            try:
-                data = tls.recv(256)
-            except (OSError, ssl.SSLError) as exc:
-                fail(rnd, "recv", reason(exc))
-            if not data:
-                fail(rnd, "recv", "EOF")
-            resp += data
+        resp = exchange(tls, req, lambda op, why: fail(rnd, op, why), reason, ("send", "recv"))
         if resp != req:
             fail(rnd, "recv", "mismatch")
         print(f"round {rnd}: ok", flush=True)

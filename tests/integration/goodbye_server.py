@@ -14,20 +14,16 @@ Log lines (LOGFILE, line-buffered):
     conn N EOF            conn N error EXC
     conn N closed
 """
-import socket
+import os
 import sys
-import threading
 import time
 
-port = int(sys.argv[1])
-log = open(sys.argv[2], "a", buffering=1)
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testserver import log_recv, say, serve, setup  # noqa: E402
+
+port = setup(sys.argv)
 bye_after = float(sys.argv[3]) if len(sys.argv) > 3 else 1.0
-log_lock = threading.Lock()
-
-
-def say(msg):
-    with log_lock:
-        log.write(msg + "\n")
 
 
 def handle(conn, cid):
@@ -52,8 +48,7 @@ def handle(conn, cid):
         conn.settimeout(None)
         if b"\n" in buf:
             line = buf.split(b"\n", 1)[0]
-            text = line.decode(errors="replace")
-            say(f"conn {cid} recv {text}")
+            text = log_recv(cid, line)
             conn.sendall(b"echo:" + line + b"\n")
             say(f"conn {cid} replied echo:{text}")
         elif not eof:
@@ -65,17 +60,4 @@ def handle(conn, cid):
     say(f"conn {cid} closed")
 
 
-def main():
-    srv = socket.socket()
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", port))
-    srv.listen(16)
-    cid = 0
-    while True:
-        conn, _ = srv.accept()
-        cid += 1
-        say(f"conn {cid} accepted")
-        threading.Thread(target=handle, args=(conn, cid), daemon=True).start()
-
-
-main()
+serve(port, handle)

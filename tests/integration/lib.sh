@@ -24,7 +24,8 @@
 #   hc_stats_get FILE KEY     value of KEY in the (last) stats line
 #   hc_require_shim           stop with a failure if the library is missing
 #   assertions: hc_check, hc_assert_rc, hc_assert_rc_nonzero,
-#       hc_assert_contains, hc_assert_lacks, hc_assert_count, hc_assert_stat
+#       hc_assert_contains, hc_assert_lacks, hc_assert_count, hc_assert_stat,
+#       hc_assert_healed
 #   hc_finish                 print the verdict, exit 0 (pass) or 1 (fail)
 # Servers are killed (whole process group: respawn loop and children) and
 # the temp directory removed when the test exits, however it exits.
@@ -319,6 +320,14 @@ hc_assert_stat() {
     else
         hc_fail "stats $2 $3 $4 (got $2=$v)"
     fi
+}
+
+# hc_assert_healed N: the last shim run's stats say stale >= N,
+# reconnects >= N and reconnect_failures = 0.
+hc_assert_healed() {
+    hc_assert_stat "$STATS" stale -ge "$1"
+    hc_assert_stat "$STATS" reconnects -ge "$1"
+    hc_assert_stat "$STATS" reconnect_failures -eq 0
 }
 
 hc_section() { hc_log ""; hc_log "== $*"; }

@@ -14,18 +14,14 @@ any, a request arrived:
     conn N EOF            conn N error EXC
     conn N closed
 """
-import socket
+import os
 import sys
-import threading
 
-port = int(sys.argv[1])
-log = open(sys.argv[2], "a", buffering=1)
-log_lock = threading.Lock()
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testserver import log_recv, say, serve, setup  # noqa: E402
 
-
-def say(msg):
-    with log_lock:
-        log.write(msg + "\n")
+port = setup(sys.argv)
 
 
 def handle(conn, cid):
@@ -39,8 +35,7 @@ def handle(conn, cid):
             buf += data
         if b"\n" in buf:
             line, rest = buf.split(b"\n", 1)
-            text = line.decode(errors="replace")
-            say(f"conn {cid} recv {text}")
+            text = log_recv(cid, line)
             if rest:
                 say(f"conn {cid} extra {rest!r}")
             conn.sendall(b"ok:" + line + b"\n")
@@ -51,17 +46,4 @@ def handle(conn, cid):
     say(f"conn {cid} closed")
 
 
-def main():
-    srv = socket.socket()
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", port))
-    srv.listen(16)
-    cid = 0
-    while True:
-        conn, _ = srv.accept()
-        cid += 1
-        say(f"conn {cid} accepted")
-        threading.Thread(target=handle, args=(conn, cid), daemon=True).start()
-
-
-main()
+serve(port, handle)

@@ -15,20 +15,18 @@ answered.  Log lines (LOGFILE, line-buffered):
     conn N replied LINE  |  conn N no reply (write side shut) LINE
     conn N EOF           |  conn N recv error ERRNO
 """
+import os
 import socket
 import sys
 import threading
 import time
 
-port = int(sys.argv[1])
-log = open(sys.argv[2], "a", buffering=1)
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testserver import log_recv, say, serve, setup  # noqa: E402
+
+port = setup(sys.argv)
 shut_after = float(sys.argv[3]) if len(sys.argv) > 3 else 1.0
-log_lock = threading.Lock()
-
-
-def say(msg):
-    with log_lock:
-        log.write(msg + "\n")
 
 
 def handle(conn, cid):
@@ -61,8 +59,7 @@ def handle(conn, cid):
         buf += data
         while b"\n" in buf:
             line, buf = buf.split(b"\n", 1)
-            text = line.decode(errors="replace")
-            say(f"conn {cid} recv {text}")
+            text = log_recv(cid, line)
             with lock:
                 if state["shut"]:
                     say(f"conn {cid} no reply (write side shut) {text}")
@@ -77,17 +74,4 @@ def handle(conn, cid):
         conn.close()
 
 
-def main():
-    srv = socket.socket()
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", port))
-    srv.listen(16)
-    cid = 0
-    while True:
-        conn, _ = srv.accept()
-        cid += 1
-        say(f"conn {cid} accepted")
-        threading.Thread(target=handle, args=(conn, cid), daemon=True).start()
-
-
-main()
+serve(port, handle)

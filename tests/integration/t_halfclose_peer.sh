@@ -13,37 +13,40 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
+LOG=''
+# run_against_server MODE: a fresh shutwr_server.py (SHUT_WR 1 s after each
+# accept, log $T/srv_shutwr_MODE.log), then reqresp, 1 round after 3 s idle,
+# run with hc_run_MODE (plain|shim); sets LOG and shows it.
+run_against_server() {
+    local mode=$1 srv_port
+    hc_pick_port srv_port
+    LOG=$T/srv_shutwr_$mode.log
+    hc_start "srv_shutwr_$mode" "$PY" "$HC_TESTS/integration/shutwr_server.py" "$srv_port" "$LOG" 1
+    hc_wait_port "$srv_port"
+    "hc_run_$mode" "peer_$mode" "$HC_CLIENTS/reqresp" "$HOST" "$srv_port" 1 0 3000
+    sleep 0.3
+    hc_log "    server log:"; hc_show_file "$LOG" server
+}
+
 hc_section "plain: reqresp, 1 round after 3 s idle, server shut its write side after 1 s"
-hc_pick_port P1
-LOG1=$T/srv_shutwr_plain.log
-hc_start srv_shutwr_plain "$PY" "$HC_TESTS/integration/shutwr_server.py" "$P1" "$LOG1" 1
-hc_wait_port "$P1"
-hc_run_plain peer_plain "$HC_CLIENTS/reqresp" "$HOST" "$P1" 1 0 3000
-sleep 0.3
-hc_log "    server log:"; hc_show_file "$LOG1" server
+run_against_server plain
 hc_assert_rc 1 reqresp
 hc_assert_contains "$ERR" "round 1: read: EOF" "reqresp stderr"
-hc_assert_contains "$LOG1" "conn 1 shutdown(SHUT_WR)" "server log"
-hc_assert_contains "$LOG1" "conn 1 recv req 1" "server log (request received on the old connection)"
-hc_assert_contains "$LOG1" "conn 1 no reply" "server log"
-hc_assert_lacks "$LOG1" "conn 2 accepted" "server log"
+hc_assert_contains "$LOG" "conn 1 shutdown(SHUT_WR)" "server log"
+hc_assert_contains "$LOG" "conn 1 recv req 1" "server log (request received on the old connection)"
+hc_assert_contains "$LOG" "conn 1 no reply" "server log"
+hc_assert_lacks "$LOG" "conn 2 accepted" "server log"
 
 hc_require_shim
 hc_section "shim: same client under LD_PRELOAD, fresh server"
-hc_pick_port P2
-LOG2=$T/srv_shutwr_shim.log
-hc_start srv_shutwr_shim "$PY" "$HC_TESTS/integration/shutwr_server.py" "$P2" "$LOG2" 1
-hc_wait_port "$P2"
-hc_run_shim peer_shim "$HC_CLIENTS/reqresp" "$HOST" "$P2" 1 0 3000
-sleep 0.3
-hc_log "    server log:"; hc_show_file "$LOG2" server
+run_against_server shim
 hc_assert_rc 0 reqresp
 hc_check "reqresp printed 'ok'" [ "$(tail -n1 "$OUT")" = ok ]
-hc_assert_count "$LOG2" "recv req 1" 1 "server log (request received exactly once)"
-hc_assert_contains "$LOG2" "conn 2 recv req 1" "server log (on the new connection)"
-hc_assert_contains "$LOG2" "conn 2 replied req 1" "server log"
-hc_assert_lacks "$LOG2" "conn 1 recv" "server log (nothing arrived on the old connection)"
-hc_assert_contains "$LOG2" "conn 1 EOF" "server log (old connection closed by the swap)"
+hc_assert_count "$LOG" "recv req 1" 1 "server log (request received exactly once)"
+hc_assert_contains "$LOG" "conn 2 recv req 1" "server log (on the new connection)"
+hc_assert_contains "$LOG" "conn 2 replied req 1" "server log"
+hc_assert_lacks "$LOG" "conn 1 recv" "server log (nothing arrived on the old connection)"
+hc_assert_contains "$LOG" "conn 1 EOF" "server log (old connection closed by the swap)"
 hc_assert_stat "$STATS" stale -eq 1
 hc_assert_stat "$STATS" reconnects -eq 1
 

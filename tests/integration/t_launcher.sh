@@ -9,19 +9,23 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
+# check_installed_and_finish: the last section, then the verdict.
+check_installed_and_finish() {
+    hc_section "an installed launcher finds the library in ../lib (make install layout)"
+    mkdir -p "$T/prefix/bin" "$T/prefix/lib"
+    cp "$HC_LAUNCHER" "$T/prefix/bin/halfclose"
+    cp "$HC_BUILD/libhalfclose.so" "$T/prefix/lib/libhalfclose.so"
+    # shellcheck disable=SC2016 # $LD_PRELOAD is for the child shell
+    hc_run_plain installed "$T/prefix/bin/halfclose" -- /bin/sh -c 'echo "LD_PRELOAD=$LD_PRELOAD"'
+    hc_assert_rc 0 "installed halfclose -- sh"
+    hc_assert_contains "$OUT" "LD_PRELOAD=$T/prefix/lib/libhalfclose.so" "child's LD_PRELOAD"
+    hc_finish
+}
+
 hc_require_launcher() {
     if [ "${HC_PLAIN_ONLY:-0}" != 1 ] && [ ! -x "$HC_LAUNCHER" ]; then
         hc_fail "launcher exists at $HC_LAUNCHER"
-        hc_section "an installed launcher finds the library in ../lib (make install layout)"
-mkdir -p "$T/prefix/bin" "$T/prefix/lib"
-cp "$HC_LAUNCHER" "$T/prefix/bin/halfclose"
-cp "$HC_BUILD/libhalfclose.so" "$T/prefix/lib/libhalfclose.so"
-# shellcheck disable=SC2016 # $LD_PRELOAD is for the child shell
-hc_run_plain installed "$T/prefix/bin/halfclose" -- /bin/sh -c 'echo "LD_PRELOAD=$LD_PRELOAD"'
-hc_assert_rc 0 "installed halfclose -- sh"
-hc_assert_contains "$OUT" "LD_PRELOAD=$T/prefix/lib/libhalfclose.so" "child's LD_PRELOAD"
-
-hc_finish
+        hc_finish
     fi
 }
 
@@ -79,13 +83,4 @@ hc_assert_contains "$OUT" "$T/libdummy.so" "child's LD_PRELOAD"
 hc_assert_contains "$OUT" "libhalfclose.so" "child's LD_PRELOAD"
 hc_assert_lacks "$ERR" "cannot be preloaded" "stderr (ld.so found every preloaded object)"
 
-hc_section "an installed launcher finds the library in ../lib (make install layout)"
-mkdir -p "$T/prefix/bin" "$T/prefix/lib"
-cp "$HC_LAUNCHER" "$T/prefix/bin/halfclose"
-cp "$HC_BUILD/libhalfclose.so" "$T/prefix/lib/libhalfclose.so"
-# shellcheck disable=SC2016 # $LD_PRELOAD is for the child shell
-hc_run_plain installed "$T/prefix/bin/halfclose" -- /bin/sh -c 'echo "LD_PRELOAD=$LD_PRELOAD"'
-hc_assert_rc 0 "installed halfclose -- sh"
-hc_assert_contains "$OUT" "LD_PRELOAD=$T/prefix/lib/libhalfclose.so" "child's LD_PRELOAD"
-
-hc_finish
+check_installed_and_finish

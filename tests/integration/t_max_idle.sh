@@ -24,6 +24,24 @@ start_server() {
     hc_wait_port "$PORT"
 }
 
+# shim_case NAME RETIRED CONNS [VAR=VAL...]: reqresp, 2 rounds 3000 ms apart,
+# under the shim against the server start_server started last; the client is
+# fine, RETIRED connections were retired and as many reconnected, none was
+# stale, and the server saw CONNS connections.
+shim_case() {
+    local name=$1 retired=$2 conns=$3
+    shift 3
+    hc_run_shim "$name" "$@" "$HC_CLIENTS/reqresp" "$HOST" "$PORT" 2 3000
+    sleep 0.2
+    hc_log "    server connections: $(grep -cF "$ACCEPT" "$SRVLOG")"
+    hc_assert_rc 0 reqresp
+    hc_check "reqresp printed 'ok' as its last line" [ "$(tail -n1 "$OUT")" = ok ]
+    hc_assert_stat "$STATS" retired -eq "$retired"
+    hc_assert_stat "$STATS" reconnects -eq "$retired"
+    hc_assert_stat "$STATS" stale -eq 0
+    hc_assert_count "$SRVLOG" "$ACCEPT" "$conns" "socat log (connections accepted)"
+}
+
 hc_section "plain: reqresp 2 rounds 3000 ms apart, server idle timeout 5 s"
 start_server plain
 hc_run_plain plain "$HC_CLIENTS/reqresp" "$HOST" "$PORT" 2 3000
@@ -36,26 +54,10 @@ hc_require_shim
 
 hc_section "shim, HALFCLOSE_MAX_IDLE_MS=2000: reqresp 2 rounds 3000 ms apart, server idle timeout 5 s"
 start_server retire
-hc_run_shim maxidle HALFCLOSE_MAX_IDLE_MS=2000 "$HC_CLIENTS/reqresp" "$HOST" "$PORT" 2 3000
-sleep 0.2
-hc_log "    server connections: $(grep -cF "$ACCEPT" "$SRVLOG")"
-hc_assert_rc 0 reqresp
-hc_check "reqresp printed 'ok' as its last line" [ "$(tail -n1 "$OUT")" = ok ]
-hc_assert_stat "$STATS" retired -eq 1
-hc_assert_stat "$STATS" reconnects -eq 1
-hc_assert_stat "$STATS" stale -eq 0
-hc_assert_count "$SRVLOG" "$ACCEPT" 2 "socat log (connections accepted)"
+shim_case maxidle 1 2 HALFCLOSE_MAX_IDLE_MS=2000
 
 hc_section "shim default (MAX_IDLE off): the same client keeps its live connection"
 start_server keep
-hc_run_shim nomaxidle "$HC_CLIENTS/reqresp" "$HOST" "$PORT" 2 3000
-sleep 0.2
-hc_log "    server connections: $(grep -cF "$ACCEPT" "$SRVLOG")"
-hc_assert_rc 0 reqresp
-hc_check "reqresp printed 'ok' as its last line" [ "$(tail -n1 "$OUT")" = ok ]
-hc_assert_stat "$STATS" retired -eq 0
-hc_assert_stat "$STATS" reconnects -eq 0
-hc_assert_stat "$STATS" stale -eq 0
-hc_assert_count "$SRVLOG" "$ACCEPT" 1 "socat log (connections accepted)"
+shim_case nomaxidle 0 1
 
 hc_finish

@@ -23,8 +23,6 @@ hc_run_shim reqresp_shim "$HC_CLIENTS/reqresp" "$HOST" "$P" 3 3000
 hc_assert_rc 0 reqresp
 hc_check "reqresp printed 'ok' as its last line" [ "$(tail -n1 "$OUT")" = ok ]
 hc_check "reqresp printed nothing on stderr" [ ! -s "$ERR" ]
-hc_assert_stat "$STATS" stale -ge 2
-hc_assert_stat "$STATS" reconnects -ge 2
-hc_assert_stat "$STATS" reconnect_failures -eq 0
+hc_assert_healed 2
 
 hc_finish
