@@ -18,6 +18,8 @@ CORE_SRC := $(filter-out shim/wrap_%.c,$(wildcard shim/*.c))
 WRAP_SRC := $(wildcard shim/wrap_*.c)
 SHIM_HDR := $(wildcard shim/*.h)
 CLIENT_SRC := $(wildcard tests/clients/*.c)
+BENCH_SRC := $(wildcard tools/bench/*.c)
+BENCH_BINS := $(patsubst tools/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 CLIENTS := $(patsubst tests/clients/%.c,$(BUILD)/clients/%,$(CLIENT_SRC))
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
@@ -27,8 +29,10 @@ CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 # Debian packages the build, the tests and the demo need.
 DEPS := gcc make libc6-dev pkg-config uthash-dev check libsubunit-dev ncat socat python3 openssl strace \
         libasan8 libubsan1 libtsan2
+# ... and what `make bench` needs on top.
+BENCH_DEPS := valgrind redis-server redis-tools wrk nginx-light
 
-.PHONY: all deps check unit unit-asan unit-tsan integration demo install uninstall clean help
+.PHONY: all deps check unit unit-asan unit-tsan integration demo bench install uninstall clean help
 
 all: $(BUILD)/libhalfclose.so $(BUILD)/halfclose $(CLIENTS)
 
@@ -37,6 +41,7 @@ help:
 	@echo "make deps       install the Debian packages that are missing"
 	@echo "make check      deps + build + unit tests (plain, ASan+UBSan, TSan) + integration tests"
 	@echo "make demo       deps + build + the seed's failure and its cure against ncat -i 2"
+	@echo "make bench      deps + build + what the shim costs, as ratios against the same runs without it"
 	@echo "make install    PREFIX=$(PREFIX): $(LIBDIR)/libhalfclose.so and $(BINDIR)/halfclose"
 
 # Idempotent: asks apt only for what dpkg says is missing; `apt-get update` once.
@@ -50,7 +55,7 @@ deps:
 	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-$(BUILD) $(BUILD)/clients $(BUILD)/asan $(BUILD)/tsan:
+$(BUILD) $(BUILD)/clients $(BUILD)/bench $(BUILD)/asan $(BUILD)/tsan:
 	mkdir -p $@
 
 # The library: core + wrappers, hidden by default, only HC_EXPORT symbols leave.
@@ -62,6 +67,9 @@ $(BUILD)/halfclose: tools/halfclose.c | $(BUILD)
 
 $(BUILD)/clients/%: tests/clients/%.c tests/clients/client.h | $(BUILD)/clients
 	$(CC) $(CFLAGS) -o $@ $<
+
+$(BUILD)/bench/%: tools/bench/%.c | $(BUILD)/bench
+	$(CC) $(CFLAGS) -o $@ $< -lpthread
 
 # Unit tests link the core directly (no interposition), three ways.
 $(BUILD)/unit_tests: $(UNIT_SRC) $(CORE_SRC) $(SHIM_HDR) | $(BUILD)
@@ -99,6 +107,11 @@ demo: deps
 	HC_BUILD=$(abspath $(BUILD)) tools/demo.sh
 
 # The launcher is built again for the LIBDIR of this install, whatever `make` used.
+bench:
+	$(MAKE) deps DEPS="$(DEPS) $(BENCH_DEPS)"
+	$(MAKE) all $(BENCH_BINS)
+	HC_BUILD=$(abspath $(BUILD)) tools/bench.sh
+
 install: $(BUILD)/libhalfclose.so tools/halfclose.c
 	$(CC) $(CFLAGS) -DHC_VERSION='"$(VERSION)"' -DHC_LIBDIR='"$(LIBDIR)"' -o $(BUILD)/halfclose.install \
 	    tools/halfclose.c $(LDHARDEN)

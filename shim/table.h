@@ -13,7 +13,10 @@
 
 /* fds at or above this are never tracked (the kernel's default nr_open). */
 #define HC_FD_LIMIT (1u << 20)
-#define HC_OPT_MAX 32 /* largest setsockopt value that can be replayed */
+/* Largest setsockopt value that can be replayed: an int, a linger, a timeval,
+ * an interface or congestion-control name. 16 keeps struct hc_sockopt in a
+ * 48-byte malloc chunk, and a socket with an option under 256 bytes. */
+#define HC_OPT_MAX 16
 
 union hc_sockaddr {
 	struct sockaddr sa;
