@@ -76,11 +76,15 @@ struct tcp_pair tcp_pair_open(void)
 
 void tcp_pair_close(struct tcp_pair *p)
 {
-	if (p->client >= 0)
-		close(p->client);
-	if (p->server >= 0)
-		close(p->server);
-	p->client = p->server = -1;
+	close_early(&p->client);
+	close_early(&p->server);
+}
+
+void close_early(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
 }
 
 short wait_for_events(int fd, short events)
@@ -93,6 +97,20 @@ short wait_for_events(int fd, short events)
 		ck_assert_msg(n >= 0 || errno == EINTR, "poll: %s", strerror(errno));
 	}
 	return 0;
+}
+
+ssize_t read_within(int fd, void *buf, size_t n)
+{
+	ck_assert(wait_for_events(fd, POLLIN) & POLLIN);
+	return read(fd, buf, n);
+}
+
+void assert_received(int fd, const char *want)
+{
+	char buf[64];
+	size_t n = strlen(want);
+	ck_assert_int_eq(read_within(fd, buf, sizeof buf), (ssize_t)n);
+	ck_assert_mem_eq(buf, want, n);
 }
 
 void set_linger_zero(int fd)
@@ -121,20 +139,23 @@ bool same_inet(const struct sockaddr_in *a, const struct sockaddr_in *b)
 	       a->sin_addr.s_addr == b->sin_addr.s_addr;
 }
 
-struct sockaddr_in local_of(int fd)
+/* getsockname or, if peer, getpeername of fd. */
+static struct sockaddr_in name_of(int fd, bool peer)
 {
 	struct sockaddr_in a;
 	socklen_t len = sizeof a;
 	memset(&a, 0, sizeof a);
-	ck_assert_msg(getsockname(fd, (struct sockaddr *)&a, &len) == 0, "getsockname: %s", strerror(errno));
+	int r = peer ? getpeername(fd, (struct sockaddr *)&a, &len) : getsockname(fd, (struct sockaddr *)&a, &len);
+	ck_assert_msg(r == 0, "%s: %s", peer ? "getpeername" : "getsockname", strerror(errno));
 	return a;
+}
+
+struct sockaddr_in local_of(int fd)
+{
+	return name_of(fd, false);
 }
 
 struct sockaddr_in peer_of(int fd)
 {
-	struct sockaddr_in a;
-	socklen_t len = sizeof a;
-	memset(&a, 0, sizeof a);
-	ck_assert_msg(getpeername(fd, (struct sockaddr *)&a, &len) == 0, "getpeername: %s", strerror(errno));
-	return a;
+	return name_of(fd, true);
 }

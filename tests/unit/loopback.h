@@ -29,11 +29,21 @@ int connect_to(const struct sockaddr_in *addr);
 int accept_within(int listener);
 /* A connected pair through a temporary listener (closed before returning). */
 struct tcp_pair tcp_pair_open(void);
+/* Closes what is still open (skipping -1). */
 void tcp_pair_close(struct tcp_pair *p);
+
+/* Closes *fd ahead of the test's cleanup and leaves -1 there, for the cleanup to skip. */
+void close_early(int *fd);
 
 /* Polls fd until one of events is reported or WAIT_MS passes; returns revents
  * (0 on timeout). Consumes nothing. */
 short wait_for_events(int fd, short events);
+
+/* One read() of fd once it is readable, failing the test if it is not within WAIT_MS. */
+ssize_t read_within(int fd, void *buf, size_t n);
+
+/* The one thing written on fd (want), read whole, once it is readable. */
+void assert_received(int fd, const char *want);
 
 /* Makes close() send RST: SO_LINGER {1, 0}. */
 void set_linger_zero(int fd);

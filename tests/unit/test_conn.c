@@ -69,26 +69,55 @@ static void teardown(void)
 	hc_cfg = saved_cfg;
 }
 
+/* socket() as the wrappers report it. */
+static int app_socket(int type)
+{
+	int fd = socket(AF_INET, type, 0);
+	ck_assert_int_ge(fd, 0);
+	hc_on_socket(fd, AF_INET, type, 0);
+	return fd;
+}
+
+/* A connect() that must succeed, as the wrappers report it; len as the program passes it. */
+static void app_connect_to(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	int r = connect(fd, addr, len);
+	hc_on_connect(fd, addr, len, r, r == 0 ? 0 : errno);
+	ck_assert_int_eq(r, 0);
+}
+
 /* socket() + connect() as the wrappers report them. */
 static int app_connect(const struct sockaddr_in *addr)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_ge(fd, 0);
-	hc_on_socket(fd, AF_INET, SOCK_STREAM, 0);
-	int r = connect(fd, (const struct sockaddr *)addr, sizeof *addr);
-	hc_on_connect(fd, (const struct sockaddr *)addr, sizeof *addr, r, r == 0 ? 0 : errno);
-	ck_assert_int_eq(r, 0);
+	int fd = app_socket(SOCK_STREAM);
+	app_connect_to(fd, (const struct sockaddr *)addr, sizeof *addr);
 	return fd;
+}
+
+/* connect() of a non-blocking socket as the wrapper reports it; r is 0 or -1 EINPROGRESS. */
+static int app_connect_nonblocking(int fd, const struct sockaddr_in *addr)
+{
+	int r = connect(fd, (const struct sockaddr *)addr, sizeof *addr);
+	int e = errno;
+	hc_on_connect(fd, (const struct sockaddr *)addr, sizeof *addr, r, r == 0 ? 0 : e);
+	ck_assert_msg(r == 0 || e == EINPROGRESS, "non-blocking connect: %s", strerror(e));
+	return r;
+}
+
+/* hc_before_write as writev/sendmsg hand it the program's iovec: errno kept. */
+static enum hc_write_action before_write(int fd, const struct iovec *iov, size_t cnt)
+{
+	errno = SENTINEL_ERRNO;
+	enum hc_write_action act = hc_before_write(fd, iov, cnt);
+	ck_assert_msg(errno == SENTINEL_ERRNO, "hc_before_write changed errno to %d", errno);
+	return act;
 }
 
 /* write() as the wrapper does it: -1 EPIPE without sending when told to fail. */
 static ssize_t app_send(int fd, const void *s, size_t n)
 {
-	errno = SENTINEL_ERRNO;
 	struct iovec v = { (void *)s, n };
-	enum hc_write_action act = hc_before_write(fd, &v, 1);
-	ck_assert_msg(errno == SENTINEL_ERRNO, "hc_before_write changed errno to %d", errno);
-	if (act == HC_WRITE_FAIL) {
+	if (before_write(fd, &v, 1) == HC_WRITE_FAIL) {
 		errno = EPIPE;
 		return -1;
 	}
@@ -114,6 +143,13 @@ static ssize_t app_read(int fd, char *buf, size_t n)
 	return r;
 }
 
+/* app_read once fd is readable (failing the test if it is not within WAIT_MS). */
+static ssize_t app_read_within(int fd, char *buf, size_t n)
+{
+	ck_assert(wait_for_events(fd, POLLIN) & POLLIN);
+	return app_read(fd, buf, n);
+}
+
 static void app_close(int fd)
 {
 	hc_on_close(fd);
@@ -125,11 +161,9 @@ static void exchange(int fd, int server)
 {
 	char buf[16];
 	ck_assert_int_eq(app_write(fd, "PING\r\n"), 6);
-	ck_assert(wait_for_events(server, POLLIN) & POLLIN);
-	ck_assert_int_eq(read(server, buf, sizeof buf), 6);
+	ck_assert_int_eq(read_within(server, buf, sizeof buf), 6);
 	ck_assert_int_eq(write(server, "+PONG\r\n", 7), 7);
-	ck_assert(wait_for_events(fd, POLLIN) & POLLIN);
-	ck_assert_int_eq(app_read(fd, buf, sizeof buf), 7);
+	ck_assert_int_eq(app_read_within(fd, buf, sizeof buf), 7);
 }
 
 /* The server's idle timer fires: it half-closes; the client's kernel sees the FIN. */
@@ -150,6 +184,19 @@ static unsigned long stat_of(atomic_ulong *f)
 	return atomic_load(f);
 }
 
+/* The counter hc_stats.name is want. */
+#define assert_stat(name, want) ck_assert_uint_eq(stat_of(&hc_stats.name), want)
+
+/* fd is left unmanaged, and it is the one connection counted as passed through. */
+static void assert_passed_through(int fd)
+{
+	ck_assert(!hc_fd_managed(fd));
+	assert_stat(passthrough, 1);
+}
+
+/* A TLS handshake record: its header (type 0x16, version 0x0301, length 5), then 5 bytes. */
+static const char tls_hello[] = { 0x16, 0x03, 0x01, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o' };
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
@@ -157,36 +204,93 @@ static void sleep_ms(long ms)
 		;
 }
 
+/* What most tests start from: a listener (the server process), the application's
+ * connection to it at fd, and the server's end of that connection; fresh is
+ * the connection a heal opens to the listener, once accepted. -1: not open. */
+struct scene {
+	struct sockaddr_in addr; /* the listener's */
+	int listener, fd, server, fresh;
+};
+
+/* The listener alone: the test makes the application's connection its own way. */
+static struct scene scene_listen(void)
+{
+	struct scene s = { .fd = -1, .server = -1, .fresh = -1 };
+	s.listener = listen_loopback(&s.addr);
+	return s;
+}
+
+/* The application connects (socket + connect, through the hooks) and the server accepts. */
+static void scene_connect(struct scene *s)
+{
+	s->fd = app_connect(&s->addr);
+	s->server = accept_within(s->listener);
+}
+
+static struct scene scene_open(void)
+{
+	struct scene s = scene_listen();
+	scene_connect(&s);
+	return s;
+}
+
+/* A request is served, then the server's idle timer fires. */
+static void scene_serve_then_idle_out(struct scene *s)
+{
+	exchange(s->fd, s->server);
+	server_idles_out(s->fd, s->server);
+}
+
+/* The same, but the server says goodbye ("-ERR idle\r\n", 11 bytes) before it half-closes. */
+static void scene_serve_then_say_goodbye(struct scene *s)
+{
+	exchange(s->fd, s->server);
+	ck_assert_int_eq(write(s->server, "-ERR idle\r\n", 11), 11);
+	server_idles_out(s->fd, s->server);
+}
+
+/* The listener's next connection: where the healed fd now writes. */
+static void scene_accept_fresh(struct scene *s)
+{
+	s->fresh = accept_within(s->listener);
+}
+
+/* Closes the connections that are open; the listener stays. */
+static void scene_hang_up(struct scene *s)
+{
+	close_early(&s->fresh);
+	close_early(&s->server);
+	if (s->fd >= 0)
+		app_close(s->fd);
+	s->fd = -1;
+}
+
+static void scene_close(struct scene *s)
+{
+	scene_hang_up(s);
+	close_early(&s->listener);
+}
+
 /* ---- healing ----------------------------------------------------------------- */
 
 START_TEST(stale_fin_reconnects_at_same_fd)
 {
-	struct sockaddr_in addr;
-	int l = listen_loopback(&addr);
-	int fd = app_connect(&addr);
-	ck_assert(hc_fd_managed(fd));
-	int server = accept_within(l);
-	exchange(fd, server);
-	server_idles_out(fd, server);
+	struct scene s = scene_open();
+	ck_assert(hc_fd_managed(s.fd));
+	scene_serve_then_idle_out(&s);
 
-	ck_assert_int_eq(app_write(fd, "GET k\r\n"), 7);
+	ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), 7);
 
-	int fresh = accept_within(l);
+	scene_accept_fresh(&s);
+	assert_received(s.fresh, "GET k\r\n");
 	char buf[16];
-	ck_assert(wait_for_events(fresh, POLLIN) & POLLIN);
-	ck_assert_int_eq(read(fresh, buf, sizeof buf), 7);
-	ck_assert_mem_eq(buf, "GET k\r\n", 7);
-	ck_assert_int_eq(read(server, buf, sizeof buf), 0); /* the old one was closed */
-	ck_assert_uint_eq(stat_of(&hc_stats.reconnects), 1);
-	ck_assert(hc_fd_managed(fd));
+	ck_assert_int_eq(read(s.server, buf, sizeof buf), 0); /* the old one was closed */
+	assert_stat(reconnects, 1);
+	ck_assert(hc_fd_managed(s.fd));
 	/* And it goes on being a managed connection. */
-	ck_assert_int_eq(write(fresh, "$1\r\nv\r\n", 7), 7);
-	ck_assert(wait_for_events(fd, POLLIN) & POLLIN);
-	ck_assert_int_eq(app_read(fd, buf, sizeof buf), 7);
-	close(fresh);
-	close(server);
-	app_close(fd);
-	close(l);
+	ck_assert_int_eq(write(s.fresh, "$1\r\nv\r\n", 7), 7);
+	ck_assert_int_eq(app_read_within(s.fd, buf, sizeof buf), 7);
+	scene_close(&s);
 }
 END_TEST
 
@@ -194,113 +298,80 @@ START_TEST(stale_in_active_use_fails_with_epipe_and_sends_nothing)
 {
 	/* Quiet for less than MIN_IDLE: a reply might still be owed, never swap. */
 	hc_cfg.min_idle_ms = 60000;
-	struct sockaddr_in addr;
-	int l = listen_loopback(&addr);
-	int fd = app_connect(&addr);
-	int server = accept_within(l);
-	exchange(fd, server);
-	server_idles_out(fd, server);
+	struct scene s = scene_open();
+	scene_serve_then_idle_out(&s);
 
-	ck_assert_int_eq(app_write(fd, "GET k\r\n"), -1);
+	ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), -1);
 	ck_assert_int_eq(errno, EPIPE);
-	ck_assert_int_eq(app_write(fd, "GET k\r\n"), -1); /* and stays failed */
+	ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), -1); /* and stays failed */
 	ck_assert_int_eq(errno, EPIPE);
-	ck_assert(!listener_has_a_connection(l));
+	ck_assert(!listener_has_a_connection(s.listener));
 	char buf[16];
-	ck_assert_int_eq(recv(server, buf, sizeof buf, MSG_DONTWAIT), -1); /* nothing was sent */
+	ck_assert_int_eq(recv(s.server, buf, sizeof buf, MSG_DONTWAIT), -1); /* nothing was sent */
 	ck_assert_int_eq(errno, EAGAIN);
-	ck_assert_uint_eq(stat_of(&hc_stats.reconnects), 0);
-	close(server);
-	app_close(fd);
-	close(l);
+	assert_stat(reconnects, 0);
+	scene_close(&s);
 }
 END_TEST
 
 START_TEST(failed_reconnect_fails_the_write_with_epipe)
 {
-	struct sockaddr_in addr;
-	int l = listen_loopback(&addr);
-	int fd = app_connect(&addr);
-	int server = accept_within(l);
-	exchange(fd, server);
-	close(l); /* the server process is gone */
-	server_idles_out(fd, server);
+	struct scene s = scene_open();
+	exchange(s.fd, s.server);
+	close_early(&s.listener); /* the server process is gone */
+	server_idles_out(s.fd, s.server);
 	hc_cfg.retries = 0;
 
-	ck_assert_int_eq(app_write(fd, "GET k\r\n"), -1);
+	ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), -1);
 	ck_assert_int_eq(errno, EPIPE);
-	ck_assert_uint_eq(stat_of(&hc_stats.reconnect_failures), 1);
-	close(server);
-	app_close(fd);
+	assert_stat(reconnect_failures, 1);
+	scene_close(&s);
 }
 END_TEST
 
 START_TEST(goodbye_bytes_are_left_for_the_program_by_default)
 {
-	struct sockaddr_in addr;
-	int l = listen_loopback(&addr);
-	int fd = app_connect(&addr);
-	int server = accept_within(l);
-	exchange(fd, server);
-	ck_assert_int_eq(write(server, "-ERR idle\r\n", 11), 11);
-	server_idles_out(fd, server);
+	struct scene s = scene_open();
+	scene_serve_then_say_goodbye(&s);
 
-	ck_assert_int_eq(app_write(fd, "GET k\r\n"), 7); /* goes to the old connection */
-	ck_assert(!listener_has_a_connection(l));
-	ck_assert(!hc_fd_managed(fd));
+	ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), 7); /* goes to the old connection */
+	ck_assert(!listener_has_a_connection(s.listener));
+	ck_assert(!hc_fd_managed(s.fd));
 	char buf[32];
-	ck_assert_int_eq(app_read(fd, buf, sizeof buf), 11);
+	ck_assert_int_eq(app_read(s.fd, buf, sizeof buf), 11);
 	ck_assert_mem_eq(buf, "-ERR idle\r\n", 11);
-	ck_assert_uint_eq(stat_of(&hc_stats.unread_kept), 1);
-	close(server);
-	app_close(fd);
-	close(l);
+	assert_stat(unread_kept, 1);
+	scene_close(&s);
 }
 END_TEST
 
 START_TEST(goodbye_bytes_are_discarded_with_unread_discard)
 {
 	hc_cfg.unread = HC_UNREAD_DISCARD;
-	struct sockaddr_in addr;
-	int l = listen_loopback(&addr);
-	int fd = app_connect(&addr);
-	int server = accept_within(l);
-	exchange(fd, server);
-	ck_assert_int_eq(write(server, "-ERR idle\r\n", 11), 11);
-	server_idles_out(fd, server);
+	struct scene s = scene_open();
+	scene_serve_then_say_goodbye(&s);
 
-	ck_assert_int_eq(app_write(fd, "GET k\r\n"), 7);
-	int fresh = accept_within(l);
+	ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), 7);
+	scene_accept_fresh(&s);
 	char buf[16];
-	ck_assert(wait_for_events(fresh, POLLIN) & POLLIN);
-	ck_assert_int_eq(read(fresh, buf, sizeof buf), 7);
-	close(fresh);
-	close(server);
-	app_close(fd);
-	close(l);
+	ck_assert_int_eq(read_within(s.fresh, buf, sizeof buf), 7);
+	scene_close(&s);
 }
 END_TEST
 
 START_TEST(max_idle_retires_a_connection_the_probe_says_alive)
 {
 	hc_cfg.max_idle_ms = 20;
-	struct sockaddr_in addr;
-	int l = listen_loopback(&addr);
-	int fd = app_connect(&addr);
-	int server = accept_within(l);
-	exchange(fd, server);
+	struct scene s = scene_open();
+	exchange(s.fd, s.server);
 	sleep_ms(40); /* quiet longer than MAX_IDLE: a lower bound, never a race */
 
-	ck_assert_int_eq(app_write(fd, "GET k\r\n"), 7);
-	int fresh = accept_within(l);
+	ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), 7);
+	scene_accept_fresh(&s);
 	char buf[16];
-	ck_assert(wait_for_events(fresh, POLLIN) & POLLIN);
-	ck_assert_int_eq(read(fresh, buf, sizeof buf), 7);
-	ck_assert_uint_eq(stat_of(&hc_stats.retired), 1);
-	close(fresh);
-	close(server);
-	app_close(fd);
-	close(l);
+	ck_assert_int_eq(read_within(s.fresh, buf, sizeof buf), 7);
+	assert_stat(retired, 1);
+	scene_close(&s);
 }
 END_TEST
 
@@ -309,41 +380,30 @@ END_TEST
 START_TEST(write_inside_a_request_is_never_probed_or_redirected)
 {
 	hc_cfg.write_gap_ms = 0; /* only reads make boundaries here */
-	struct sockaddr_in addr;
-	int l = listen_loopback(&addr);
-	int fd = app_connect(&addr);
-	int server = accept_within(l);
-	ck_assert_int_eq(app_write(fd, "SET k "), 6); /* first write: a boundary, alive */
-	server_idles_out(fd, server);
+	struct scene s = scene_open();
+	ck_assert_int_eq(app_write(s.fd, "SET k "), 6); /* first write: a boundary, alive */
+	server_idles_out(s.fd, s.server);
 
-	ck_assert_int_eq(app_write(fd, "v\r\n"), 3); /* the same request goes on */
-	ck_assert(!listener_has_a_connection(l));
-	ck_assert_uint_eq(stat_of(&hc_stats.reconnects), 0);
+	ck_assert_int_eq(app_write(s.fd, "v\r\n"), 3); /* the same request goes on */
+	ck_assert(!listener_has_a_connection(s.listener));
+	assert_stat(reconnects, 0);
 	char buf[16];
-	ck_assert_int_eq(read(server, buf, sizeof buf), 9);
-	close(server);
-	app_close(fd);
-	close(l);
+	ck_assert_int_eq(read(s.server, buf, sizeof buf), 9);
+	scene_close(&s);
 }
 END_TEST
 
 START_TEST(write_after_a_quiet_gap_is_a_boundary)
 {
 	hc_cfg.write_gap_ms = 20;
-	struct sockaddr_in addr;
-	int l = listen_loopback(&addr);
-	int fd = app_connect(&addr);
-	int server = accept_within(l);
-	ck_assert_int_eq(app_write(fd, "<13>log line 1\n"), 15);
-	server_idles_out(fd, server);
+	struct scene s = scene_open();
+	ck_assert_int_eq(app_write(s.fd, "<13>log line 1\n"), 15);
+	server_idles_out(s.fd, s.server);
 	sleep_ms(40);
 
-	ck_assert_int_eq(app_write(fd, "<13>log line 2\n"), 15);
-	int fresh = accept_within(l);
-	close(fresh);
-	close(server);
-	app_close(fd);
-	close(l);
+	ck_assert_int_eq(app_write(s.fd, "<13>log line 2\n"), 15);
+	scene_accept_fresh(&s);
+	scene_close(&s);
 }
 END_TEST
 
@@ -351,75 +411,53 @@ END_TEST
 
 START_TEST(program_that_read_eof_is_left_to_decide)
 {
-	struct sockaddr_in addr;
-	int l = listen_loopback(&addr);
-	int fd = app_connect(&addr);
-	int server = accept_within(l);
-	exchange(fd, server);
-	server_idles_out(fd, server);
+	struct scene s = scene_open();
+	scene_serve_then_idle_out(&s);
 	char buf[16];
-	ck_assert_int_eq(app_read(fd, buf, sizeof buf), 0);
+	ck_assert_int_eq(app_read(s.fd, buf, sizeof buf), 0);
 
-	ck_assert_int_eq(app_write(fd, "more stdin\n"), 11); /* ncat keeps sending */
-	ck_assert(!listener_has_a_connection(l));
-	ck_assert_int_eq(read(server, buf, sizeof buf), 11);
-	close(server);
-	app_close(fd);
-	close(l);
+	ck_assert_int_eq(app_write(s.fd, "more stdin\n"), 11); /* ncat keeps sending */
+	ck_assert(!listener_has_a_connection(s.listener));
+	ck_assert_int_eq(read(s.server, buf, sizeof buf), 11);
+	scene_close(&s);
 }
 END_TEST
 
 START_TEST(tls_connection_is_never_managed)
 {
-	struct sockaddr_in addr;
-	int l = listen_loopback(&addr);
-	int fd = app_connect(&addr);
-	int server = accept_within(l);
-	static const char hello[] = { 0x16, 0x03, 0x01, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o' };
-	ck_assert_int_eq(app_send(fd, hello, sizeof hello), 10);
-	ck_assert(!hc_fd_managed(fd));
-	ck_assert_uint_eq(stat_of(&hc_stats.tls_skipped), 1);
-	close(server);
-	app_close(fd);
-	close(l);
+	struct scene s = scene_open();
+	ck_assert_int_eq(app_send(s.fd, tls_hello, sizeof tls_hello), 10);
+	ck_assert(!hc_fd_managed(s.fd));
+	assert_stat(tls_skipped, 1);
+	scene_close(&s);
 }
 END_TEST
 
 START_TEST(shutdown_by_the_program_ends_management)
 {
-	struct sockaddr_in addr;
-	int l = listen_loopback(&addr);
-	int fd = app_connect(&addr);
-	int server = accept_within(l);
-	ck_assert_int_eq(shutdown(fd, SHUT_RD), 0);
-	hc_on_shutdown(fd);
-	ck_assert(!hc_fd_managed(fd));
-	close(server);
-	app_close(fd);
-	close(l);
+	struct scene s = scene_open();
+	ck_assert_int_eq(shutdown(s.fd, SHUT_RD), 0);
+	hc_on_shutdown(s.fd);
+	ck_assert(!hc_fd_managed(s.fd));
+	scene_close(&s);
 }
 END_TEST
 
 START_TEST(duplicated_socket_is_never_swapped)
 {
-	struct sockaddr_in addr;
-	int l = listen_loopback(&addr);
-	int fd = app_connect(&addr);
-	int server = accept_within(l);
-	exchange(fd, server);
-	int copy = dup(fd);
+	struct scene s = scene_open();
+	exchange(s.fd, s.server);
+	int copy = dup(s.fd);
 	ck_assert_int_ge(copy, 0);
-	hc_on_dup(fd, copy);
-	ck_assert(!hc_fd_managed(fd));
+	hc_on_dup(s.fd, copy);
+	ck_assert(!hc_fd_managed(s.fd));
 	ck_assert(!hc_fd_managed(copy));
-	server_idles_out(fd, server);
+	server_idles_out(s.fd, s.server);
 
-	ck_assert_int_eq(app_write(fd, "GET k\r\n"), 7);
-	ck_assert(!listener_has_a_connection(l));
+	ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), 7);
+	ck_assert(!listener_has_a_connection(s.listener));
 	close(copy);
-	close(server);
-	app_close(fd);
-	close(l);
+	scene_close(&s);
 }
 END_TEST
 
@@ -427,74 +465,54 @@ START_TEST(excluded_peer_is_passed_through)
 {
 	char err[128];
 	ck_assert_int_eq(hc_targets_parse(&hc_cfg.exclude, "127.0.0.1", err, sizeof err), 0);
-	struct sockaddr_in addr;
-	int l = listen_loopback(&addr);
-	int fd = app_connect(&addr);
-	ck_assert(!hc_fd_managed(fd));
-	ck_assert_uint_eq(stat_of(&hc_stats.passthrough), 1);
-	int server = accept_within(l);
-	close(server);
-	app_close(fd);
-	close(l);
+	struct scene s = scene_open();
+	assert_passed_through(s.fd);
+	scene_close(&s);
 }
 END_TEST
 
 START_TEST(socket_bound_to_a_fixed_local_port_is_passed_through)
 {
-	struct sockaddr_in addr, local = { .sin_family = AF_INET };
-	int l = listen_loopback(&addr);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct scene s = scene_listen();
+	struct sockaddr_in local = { .sin_family = AF_INET };
 	socklen_t len = sizeof local;
 
 	/* Find a free port, then bind to it explicitly as a program would. */
-	ck_assert_int_ge(fd, 0);
-	hc_on_socket(fd, AF_INET, SOCK_STREAM, 0);
+	s.fd = app_socket(SOCK_STREAM);
 	local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&local, sizeof local), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&local, &len), 0);
+	ck_assert_int_eq(bind(s.fd, (struct sockaddr *)&local, sizeof local), 0);
+	ck_assert_int_eq(getsockname(s.fd, (struct sockaddr *)&local, &len), 0);
 	ck_assert_uint_ne(local.sin_port, 0);
-	hc_on_bind(fd, (struct sockaddr *)&local, sizeof local);
-	int r = connect(fd, (const struct sockaddr *)&addr, sizeof addr);
-	hc_on_connect(fd, (const struct sockaddr *)&addr, sizeof addr, r, r == 0 ? 0 : errno);
-	ck_assert_int_eq(r, 0);
-	ck_assert(!hc_fd_managed(fd));
-	ck_assert_uint_eq(stat_of(&hc_stats.passthrough), 1);
-	ck_assert_uint_eq(stat_of(&hc_stats.managed), 0);
-	int server = accept_within(l);
-	close(server);
-	app_close(fd);
-	close(l);
+	hc_on_bind(s.fd, (struct sockaddr *)&local, sizeof local);
+	app_connect_to(s.fd, (struct sockaddr *)&s.addr, sizeof s.addr);
+	assert_passed_through(s.fd);
+	assert_stat(managed, 0);
+	s.server = accept_within(s.listener);
+	scene_close(&s);
 }
 END_TEST
 
 START_TEST(an_option_too_big_to_replay_ends_management)
 {
-	struct sockaddr_in addr;
-	int l = listen_loopback(&addr);
-	int fd = app_connect(&addr);
+	struct scene s = scene_open();
 	unsigned char big[HC_OPT_MAX + 8];
 	memset(big, 0, sizeof big);
-	hc_on_setsockopt(fd, IPPROTO_IP, 4 /* IP_OPTIONS */, big, sizeof big);
-	ck_assert(!hc_fd_managed(fd));
-	int server = accept_within(l);
-	close(server);
-	app_close(fd);
-	close(l);
+	hc_on_setsockopt(s.fd, IPPROTO_IP, 4 /* IP_OPTIONS */, big, sizeof big);
+	ck_assert(!hc_fd_managed(s.fd));
+	scene_close(&s);
 }
 END_TEST
 
 START_TEST(failed_connect_with_a_bad_address_is_not_read)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_ge(fd, 0);
-	hc_on_socket(fd, AF_INET, SOCK_STREAM, 0);
+	int fd = app_socket(SOCK_STREAM);
 	/* The kernel said EFAULT: the hook must not touch the address (or crash). */
 	errno = SENTINEL_ERRNO;
 	hc_on_connect(fd, (const struct sockaddr *)(uintptr_t)16, sizeof(struct sockaddr_in), -1, EFAULT);
 	ck_assert_int_eq(errno, SENTINEL_ERRNO);
 	hc_on_connect(fd, (const struct sockaddr *)(uintptr_t)16, 0, -1, EINVAL);
 	ck_assert(!hc_fd_managed(fd));
-	ck_assert_uint_eq(stat_of(&hc_stats.managed), 0);
+	assert_stat(managed, 0);
 	app_close(fd);
 }
 END_TEST
@@ -516,9 +534,8 @@ END_TEST
 
 START_TEST(close_and_close_range_forget_the_fd)
 {
-	struct sockaddr_in addr;
-	int l = listen_loopback(&addr);
-	int a = app_connect(&addr), b = app_connect(&addr);
+	struct scene s = scene_listen();
+	int a = app_connect(&s.addr), b = app_connect(&s.addr);
 	ck_assert(hc_fd_known(a) && hc_fd_known(b));
 	hc_on_close(a);
 	ck_assert(!hc_fd_known(a));
@@ -526,7 +543,7 @@ START_TEST(close_and_close_range_forget_the_fd)
 	ck_assert(!hc_fd_known(b));
 	close(a);
 	close(b);
-	close(l);
+	scene_close(&s);
 }
 END_TEST
 
@@ -534,28 +551,18 @@ END_TEST
 
 START_TEST(nonblocking_connect_becomes_managed_once_established)
 {
-	struct sockaddr_in addr;
-	int l = listen_loopback(&addr);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	ck_assert_int_ge(fd, 0);
-	hc_on_socket(fd, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	int r = connect(fd, (struct sockaddr *)&addr, sizeof addr);
-	int e = errno;
-	hc_on_connect(fd, (struct sockaddr *)&addr, sizeof addr, r, r == 0 ? 0 : e);
-	ck_assert(r == 0 || e == EINPROGRESS);
-	ck_assert(hc_fd_managed(fd)); /* CONNECTING: the write path must look */
-	ck_assert(wait_for_events(fd, POLLOUT) & POLLOUT);
-	int server = accept_within(l);
-	exchange(fd, server);
-	server_idles_out(fd, server);
+	struct scene s = scene_listen();
+	s.fd = app_socket(SOCK_STREAM | SOCK_NONBLOCK);
+	app_connect_nonblocking(s.fd, &s.addr);
+	ck_assert(hc_fd_managed(s.fd)); /* CONNECTING: the write path must look */
+	ck_assert(wait_for_events(s.fd, POLLOUT) & POLLOUT);
+	s.server = accept_within(s.listener);
+	scene_serve_then_idle_out(&s);
 
-	ck_assert_int_eq(app_write(fd, "GET k\r\n"), 7);
-	int fresh = accept_within(l);
-	ck_assert(fcntl(fd, F_GETFL) & O_NONBLOCK);
-	close(fresh);
-	close(server);
-	app_close(fd);
-	close(l);
+	ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), 7);
+	scene_accept_fresh(&s);
+	ck_assert(fcntl(s.fd, F_GETFL) & O_NONBLOCK);
+	scene_close(&s);
 }
 END_TEST
 
@@ -599,164 +606,110 @@ END_TEST
 
 /* ---- fixes from review ------------------------------------------------------------ */
 
-/* hc_before_write as writev/sendmsg hand it the program's iovec: errno kept. */
-static enum hc_write_action before_write(int fd, const struct iovec *iov, size_t cnt)
-{
-	errno = SENTINEL_ERRNO;
-	enum hc_write_action act = hc_before_write(fd, iov, cnt);
-	ck_assert_msg(errno == SENTINEL_ERRNO, "hc_before_write changed errno to %d", errno);
-	return act;
-}
-
-/* connect() of a non-blocking socket as the wrapper reports it; r is 0 or -1 EINPROGRESS. */
-static int app_connect_nonblocking(int fd, const struct sockaddr_in *addr)
-{
-	int r = connect(fd, (const struct sockaddr *)addr, sizeof *addr);
-	int e = errno;
-	hc_on_connect(fd, (const struct sockaddr *)addr, sizeof *addr, r, r == 0 ? 0 : e);
-	ck_assert_msg(r == 0 || e == EINPROGRESS, "non-blocking connect: %s", strerror(e));
-	return r;
-}
-
-/* The one thing written on fresh, read whole. */
-static void assert_received(int fresh, const char *want)
-{
-	char buf[64];
-	size_t n = strlen(want);
-	ck_assert(wait_for_events(fresh, POLLIN) & POLLIN);
-	ck_assert_int_eq(read(fresh, buf, sizeof buf), (ssize_t)n);
-	ck_assert_mem_eq(buf, want, n);
-}
-
 START_TEST(bind_and_connect_given_a_sockaddr_storage_length_are_managed_and_replayed)
 {
 	/* getaddrinfo users often pass sizeof(struct sockaddr_storage) for an IPv4 address. */
-	struct sockaddr_in addr, from = loopback_addr(2, 0);
+	struct scene s = scene_listen();
+	struct sockaddr_in from = loopback_addr(2, 0);
 	struct sockaddr_storage local, peer;
-	int l = listen_loopback(&addr);
 	memset(&local, 0, sizeof local);
 	memcpy(&local, &from, sizeof from);
 	memset(&peer, 0, sizeof peer);
-	memcpy(&peer, &addr, sizeof addr);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_ge(fd, 0);
-	hc_on_socket(fd, AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&local, sizeof local), 0);
-	hc_on_bind(fd, (struct sockaddr *)&local, sizeof local);
-	int r = connect(fd, (struct sockaddr *)&peer, sizeof peer);
-	hc_on_connect(fd, (struct sockaddr *)&peer, sizeof peer, r, r == 0 ? 0 : errno);
-	ck_assert_int_eq(r, 0);
-	ck_assert(hc_fd_managed(fd));
-	int server = accept_within(l);
-	exchange(fd, server);
-	server_idles_out(fd, server);
+	memcpy(&peer, &s.addr, sizeof s.addr);
+	s.fd = app_socket(SOCK_STREAM);
+	ck_assert_int_eq(bind(s.fd, (struct sockaddr *)&local, sizeof local), 0);
+	hc_on_bind(s.fd, (struct sockaddr *)&local, sizeof local);
+	app_connect_to(s.fd, (struct sockaddr *)&peer, sizeof peer);
+	ck_assert(hc_fd_managed(s.fd));
+	s.server = accept_within(s.listener);
+	scene_serve_then_idle_out(&s);
 
-	ck_assert_int_eq(app_write(fd, "GET k\r\n"), 7);
-	int fresh = accept_within(l);
-	assert_received(fresh, "GET k\r\n");
-	struct sockaddr_in mine = local_of(fd), theirs = peer_of(fd), seen = peer_of(fresh);
+	ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), 7);
+	scene_accept_fresh(&s);
+	assert_received(s.fresh, "GET k\r\n");
+	struct sockaddr_in mine = local_of(s.fd), theirs = peer_of(s.fd), seen = peer_of(s.fresh);
 	ck_assert_uint_eq(ntohl(mine.sin_addr.s_addr), 0x7f000002u); /* the bind was replayed */
-	ck_assert(same_inet(&theirs, &addr));
+	ck_assert(same_inet(&theirs, &s.addr));
 	ck_assert(same_inet(&seen, &mine));
-	ck_assert_uint_eq(stat_of(&hc_stats.reconnects), 1);
-	close(fresh);
-	close(server);
-	app_close(fd);
-	close(l);
+	assert_stat(reconnects, 1);
+	scene_close(&s);
 }
 END_TEST
 
 START_TEST(dead_fd_number_reused_behind_our_back_is_not_failed)
 {
 	hc_cfg.min_idle_ms = 60000;
-	struct sockaddr_in addr;
-	int l = listen_loopback(&addr);
-	int fd = app_connect(&addr);
-	int server = accept_within(l);
-	exchange(fd, server);
-	server_idles_out(fd, server);
-	ck_assert_int_eq(app_write(fd, "GET k\r\n"), -1); /* DEAD: stale within MIN_IDLE */
+	struct scene s = scene_open();
+	scene_serve_then_idle_out(&s);
+	ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), -1); /* DEAD: stale within MIN_IDLE */
 	ck_assert_int_eq(errno, EPIPE);
 
 	/* A close no hook sees (glibc-internal, a raw system call), then the lowest
 	 * free number goes to something else entirely. */
-	ck_assert_int_eq(syscall(SYS_close, fd), 0);
+	ck_assert_int_eq(syscall(SYS_close, s.fd), 0);
 	int reused = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	ck_assert_int_eq(reused, fd);
+	ck_assert_int_eq(reused, s.fd);
 	struct iovec v = { "GET k\r\n", 7 };
-	ck_assert_int_eq(before_write(fd, &v, 1), HC_WRITE_PROCEED);
-	ck_assert(!hc_fd_managed(fd));
-	ck_assert_int_eq(app_write(fd, "GET k\r\n"), 7); /* /dev/null takes it */
-	app_close(fd);
-	close(server);
-	close(l);
+	ck_assert_int_eq(before_write(s.fd, &v, 1), HC_WRITE_PROCEED);
+	ck_assert(!hc_fd_managed(s.fd));
+	ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), 7); /* /dev/null takes it */
+	scene_close(&s);
 }
 END_TEST
 
 START_TEST(connect_after_af_unspec_is_recorded_afresh_and_heals_to_the_new_peer)
 {
-	struct sockaddr_in a, b;
-	int la = listen_loopback(&a), lb = listen_loopback(&b);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	ck_assert_int_ge(fd, 0);
-	hc_on_socket(fd, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	app_connect_nonblocking(fd, &a);
+	/* The application first connects to a, then to the scene's listener. */
+	struct sockaddr_in a;
+	int la = listen_loopback(&a);
+	struct scene s = scene_listen();
+	s.fd = app_socket(SOCK_STREAM | SOCK_NONBLOCK);
+	app_connect_nonblocking(s.fd, &a);
 	int old = accept_within(la);
 
 	struct sockaddr unspec;
 	memset(&unspec, 0, sizeof unspec);
 	unspec.sa_family = AF_UNSPEC;
-	ck_assert_int_eq(connect(fd, &unspec, sizeof unspec), 0); /* dissolves the association */
-	hc_on_connect(fd, &unspec, sizeof unspec, 0, 0);
-	ck_assert_int_eq(fcntl(fd, F_SETFL, 0), 0);
-	hc_on_status_flags(fd, 0);
-	int r = connect(fd, (struct sockaddr *)&b, sizeof b);
-	hc_on_connect(fd, (struct sockaddr *)&b, sizeof b, r, r == 0 ? 0 : errno);
-	ck_assert_int_eq(r, 0);
-	ck_assert(hc_fd_managed(fd));
-	int server = accept_within(lb);
-	exchange(fd, server);
-	server_idles_out(fd, server);
+	ck_assert_int_eq(connect(s.fd, &unspec, sizeof unspec), 0); /* dissolves the association */
+	hc_on_connect(s.fd, &unspec, sizeof unspec, 0, 0);
+	ck_assert_int_eq(fcntl(s.fd, F_SETFL, 0), 0);
+	hc_on_status_flags(s.fd, 0);
+	app_connect_to(s.fd, (struct sockaddr *)&s.addr, sizeof s.addr);
+	ck_assert(hc_fd_managed(s.fd));
+	s.server = accept_within(s.listener);
+	scene_serve_then_idle_out(&s);
 
-	ck_assert_int_eq(app_write(fd, "GET k\r\n"), 7);
-	struct sockaddr_in now = peer_of(fd);
-	ck_assert(same_inet(&now, &b));
-	int fresh = accept_within(lb);
-	assert_received(fresh, "GET k\r\n");
+	ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), 7);
+	struct sockaddr_in now = peer_of(s.fd);
+	ck_assert(same_inet(&now, &s.addr));
+	scene_accept_fresh(&s);
+	assert_received(s.fresh, "GET k\r\n");
 	ck_assert(!listener_has_a_connection(la));
-	close(fresh);
-	close(server);
 	close(old);
-	app_close(fd);
 	close(la);
-	close(lb);
+	scene_close(&s);
 }
 END_TEST
 
 START_TEST(max_idle_never_retires_a_connection_with_unread_data)
 {
 	hc_cfg.max_idle_ms = 20;
-	struct sockaddr_in addr;
-	int l = listen_loopback(&addr);
-	int fd = app_connect(&addr);
-	int server = accept_within(l);
-	exchange(fd, server);
-	ck_assert_int_eq(write(server, "+PUSH\r\n", 7), 7); /* pushed, not yet read */
-	ck_assert(wait_for_events(fd, POLLIN) & POLLIN);
+	struct scene s = scene_open();
+	exchange(s.fd, s.server);
+	ck_assert_int_eq(write(s.server, "+PUSH\r\n", 7), 7); /* pushed, not yet read */
+	ck_assert(wait_for_events(s.fd, POLLIN) & POLLIN);
 	sleep_ms(40); /* quiet longer than MAX_IDLE */
-	ck_assert_int_eq(hc_probe(fd, NULL), HC_ALIVE_UNREAD);
+	ck_assert_int_eq(hc_probe(s.fd, NULL), HC_ALIVE_UNREAD);
 
-	ck_assert_int_eq(app_write(fd, "GET k\r\n"), 7); /* goes to the old connection */
-	ck_assert(!listener_has_a_connection(l));
-	assert_received(server, "GET k\r\n");
+	ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), 7); /* goes to the old connection */
+	ck_assert(!listener_has_a_connection(s.listener));
+	assert_received(s.server, "GET k\r\n");
 	char buf[16];
-	ck_assert_int_eq(app_read(fd, buf, sizeof buf), 7);
+	ck_assert_int_eq(app_read(s.fd, buf, sizeof buf), 7);
 	ck_assert_mem_eq(buf, "+PUSH\r\n", 7);
-	ck_assert_uint_eq(stat_of(&hc_stats.retired), 0);
-	ck_assert_uint_eq(stat_of(&hc_stats.reconnects), 0);
-	close(server);
-	app_close(fd);
-	close(l);
+	assert_stat(retired, 0);
+	assert_stat(reconnects, 0);
+	scene_close(&s);
 }
 END_TEST
 
@@ -764,76 +717,57 @@ START_TEST(failed_retirement_keeps_the_old_connection_and_is_no_reconnect_failur
 {
 	hc_cfg.max_idle_ms = 20;
 	hc_cfg.retries = 0;
-	struct sockaddr_in addr;
-	int l = listen_loopback(&addr);
-	int fd = app_connect(&addr);
-	int server = accept_within(l);
-	exchange(fd, server);
-	close(l); /* a new connection is refused; the old one is alive */
+	struct scene s = scene_open();
+	exchange(s.fd, s.server);
+	close_early(&s.listener); /* a new connection is refused; the old one is alive */
 	sleep_ms(40);
 
 	struct iovec v = { "GET k\r\n", 7 };
-	ck_assert_int_eq(before_write(fd, &v, 1), HC_WRITE_PROCEED);
-	ck_assert_int_eq(write(fd, "GET k\r\n", 7), 7);
-	hc_after_write(fd, 7);
-	assert_received(server, "GET k\r\n");
-	ck_assert(hc_fd_managed(fd));
-	ck_assert_uint_eq(stat_of(&hc_stats.reconnect_failures), 0);
-	ck_assert_uint_eq(stat_of(&hc_stats.retired), 0);
-	ck_assert_uint_eq(stat_of(&hc_stats.reconnects), 0);
-	close(server);
-	app_close(fd);
+	ck_assert_int_eq(before_write(s.fd, &v, 1), HC_WRITE_PROCEED);
+	ck_assert_int_eq(write(s.fd, "GET k\r\n", 7), 7);
+	hc_after_write(s.fd, 7);
+	assert_received(s.server, "GET k\r\n");
+	ck_assert(hc_fd_managed(s.fd));
+	assert_stat(reconnect_failures, 0);
+	assert_stat(retired, 0);
+	assert_stat(reconnects, 0);
+	scene_close(&s);
 }
 END_TEST
 
 START_TEST(unreplayable_option_set_before_connect_counts_as_passthrough)
 {
-	struct sockaddr_in addr;
-	int l = listen_loopback(&addr);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_ge(fd, 0);
-	hc_on_socket(fd, AF_INET, SOCK_STREAM, 0);
+	struct scene s = scene_listen();
+	s.fd = app_socket(SOCK_STREAM);
 	unsigned char opts[36]; /* more than HC_OPT_MAX bytes */
 	memset(opts, IPOPT_NOP, sizeof opts);
-	ck_assert_int_eq(setsockopt(fd, IPPROTO_IP, IP_OPTIONS, opts, sizeof opts), 0);
-	hc_on_setsockopt(fd, IPPROTO_IP, IP_OPTIONS, opts, sizeof opts);
-	int r = connect(fd, (struct sockaddr *)&addr, sizeof addr);
-	hc_on_connect(fd, (struct sockaddr *)&addr, sizeof addr, r, r == 0 ? 0 : errno);
-	ck_assert_int_eq(r, 0);
-	ck_assert(!hc_fd_managed(fd));
-	ck_assert_uint_eq(stat_of(&hc_stats.passthrough), 1);
-	ck_assert_uint_eq(stat_of(&hc_stats.managed), 0);
-	int server = accept_within(l);
-	close(server);
-	app_close(fd);
-	close(l);
+	ck_assert_int_eq(setsockopt(s.fd, IPPROTO_IP, IP_OPTIONS, opts, sizeof opts), 0);
+	hc_on_setsockopt(s.fd, IPPROTO_IP, IP_OPTIONS, opts, sizeof opts);
+	app_connect_to(s.fd, (struct sockaddr *)&s.addr, sizeof s.addr);
+	assert_passed_through(s.fd);
+	assert_stat(managed, 0);
+	s.server = accept_within(s.listener);
+	scene_close(&s);
 }
 END_TEST
 
 START_TEST(socket_filter_option_is_never_replayed)
 {
 	/* sock_fprog is 16 bytes, but it points into the program's memory. */
-	struct sockaddr_in addr;
-	int l = listen_loopback(&addr);
-	int fd = app_connect(&addr);
-	ck_assert(hc_fd_managed(fd));
+	struct scene s = scene_open();
+	ck_assert(hc_fd_managed(s.fd));
 	struct sock_filter accept_all[] = { BPF_STMT(BPF_RET | BPF_K, 0xffffffffu) };
 	struct sock_fprog prog = { .len = 1, .filter = accept_all };
 	ck_assert_uint_le(sizeof prog, HC_OPT_MAX);
-	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog), 0);
-	hc_on_setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog);
-	ck_assert(!hc_fd_managed(fd));
-	ck_assert_uint_eq(stat_of(&hc_stats.passthrough), 1);
-	int server = accept_within(l);
-	exchange(fd, server);
-	server_idles_out(fd, server);
+	ck_assert_int_eq(setsockopt(s.fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog), 0);
+	hc_on_setsockopt(s.fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog);
+	assert_passed_through(s.fd);
+	scene_serve_then_idle_out(&s);
 
-	ck_assert_int_eq(app_write(fd, "GET k\r\n"), 7); /* the old connection's business */
-	ck_assert(!listener_has_a_connection(l));
-	ck_assert_uint_eq(stat_of(&hc_stats.reconnects), 0);
-	close(server);
-	app_close(fd);
-	close(l);
+	ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), 7); /* the old connection's business */
+	ck_assert(!listener_has_a_connection(s.listener));
+	assert_stat(reconnects, 0);
+	scene_close(&s);
 }
 END_TEST
 
@@ -841,15 +775,13 @@ START_TEST(refused_nonblocking_connect_is_not_counted_as_managed)
 {
 	struct sockaddr_in addr;
 	close(listen_loopback(&addr)); /* nobody listens there any more */
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	ck_assert_int_ge(fd, 0);
-	hc_on_socket(fd, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	int fd = app_socket(SOCK_STREAM | SOCK_NONBLOCK);
 	int r = connect(fd, (struct sockaddr *)&addr, sizeof addr);
 	int e = errno;
 	hc_on_connect(fd, (struct sockaddr *)&addr, sizeof addr, r, r == 0 ? 0 : e);
 	ck_assert_int_eq(r, -1);
 	ck_assert_msg(e == EINPROGRESS, "connect: %s (the in-progress path is the point)", strerror(e));
-	ck_assert_uint_eq(stat_of(&hc_stats.managed), 0);
+	assert_stat(managed, 0);
 	ck_assert(wait_for_events(fd, POLLOUT) & (POLLOUT | POLLERR | POLLHUP));
 	/* The program asks again, as non-blocking clients do, and hears the outcome. */
 	r = connect(fd, (struct sockaddr *)&addr, sizeof addr);
@@ -858,7 +790,7 @@ START_TEST(refused_nonblocking_connect_is_not_counted_as_managed)
 	ck_assert_int_eq(r, -1);
 	ck_assert_int_eq(e, ECONNREFUSED);
 	ck_assert(!hc_fd_managed(fd));
-	ck_assert_uint_eq(stat_of(&hc_stats.managed), 0);
+	assert_stat(managed, 0);
 	app_close(fd);
 }
 END_TEST
@@ -866,41 +798,28 @@ END_TEST
 START_TEST(min_idle_refusal_counts_a_reconnect_failure_and_a_stale_connection)
 {
 	hc_cfg.min_idle_ms = 60000;
-	struct sockaddr_in addr;
-	int l = listen_loopback(&addr);
-	int fd = app_connect(&addr);
-	int server = accept_within(l);
-	exchange(fd, server);
-	server_idles_out(fd, server);
+	struct scene s = scene_open();
+	scene_serve_then_idle_out(&s);
 
-	ck_assert_int_eq(app_write(fd, "GET k\r\n"), -1);
+	ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), -1);
 	ck_assert_int_eq(errno, EPIPE);
-	ck_assert_uint_eq(stat_of(&hc_stats.stale), 1);
-	ck_assert_uint_eq(stat_of(&hc_stats.reconnect_failures), 1);
-	ck_assert_uint_eq(stat_of(&hc_stats.reconnects), 0);
-	close(server);
-	app_close(fd);
-	close(l);
+	assert_stat(stale, 1);
+	assert_stat(reconnect_failures, 1);
+	assert_stat(reconnects, 0);
+	scene_close(&s);
 }
 END_TEST
 
 START_TEST(unread_goodbye_left_to_the_program_counts_stale_and_unread_kept)
 {
-	struct sockaddr_in addr;
-	int l = listen_loopback(&addr);
-	int fd = app_connect(&addr);
-	int server = accept_within(l);
-	exchange(fd, server);
-	ck_assert_int_eq(write(server, "-ERR idle\r\n", 11), 11);
-	server_idles_out(fd, server);
+	struct scene s = scene_open();
+	scene_serve_then_say_goodbye(&s);
 
-	ck_assert_int_eq(app_write(fd, "GET k\r\n"), 7);
-	ck_assert_uint_eq(stat_of(&hc_stats.stale), 1);
-	ck_assert_uint_eq(stat_of(&hc_stats.unread_kept), 1);
-	ck_assert_uint_eq(stat_of(&hc_stats.reconnect_failures), 0);
-	close(server);
-	app_close(fd);
-	close(l);
+	ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), 7);
+	assert_stat(stale, 1);
+	assert_stat(unread_kept, 1);
+	assert_stat(reconnect_failures, 0);
+	scene_close(&s);
 }
 END_TEST
 
@@ -913,80 +832,62 @@ START_TEST(write_with_no_iovec_or_a_null_base_proceeds_at_a_boundary)
 		const struct iovec *iov;
 		size_t cnt;
 	} cases[] = { { NULL, 0 }, { NULL, 1 }, { &null_base, 1 } };
-	struct sockaddr_in addr;
-	int l = listen_loopback(&addr);
+	struct scene s = scene_listen();
 	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-		int fd = app_connect(&addr); /* a first write: a boundary, probed */
-		int server = accept_within(l);
-		ck_assert_msg(before_write(fd, cases[k].iov, cases[k].cnt) == HC_WRITE_PROCEED, "case %zu", k);
-		ck_assert_msg(hc_fd_managed(fd), "case %zu", k);
-		close(server);
-		app_close(fd);
+		scene_connect(&s); /* a first write: a boundary, probed */
+		ck_assert_msg(before_write(s.fd, cases[k].iov, cases[k].cnt) == HC_WRITE_PROCEED, "case %zu", k);
+		ck_assert_msg(hc_fd_managed(s.fd), "case %zu", k);
+		scene_hang_up(&s);
 	}
-	ck_assert_uint_eq(stat_of(&hc_stats.tls_skipped), 0);
-	close(l);
+	assert_stat(tls_skipped, 0);
+	scene_close(&s);
 }
 END_TEST
 
 START_TEST(tls_after_starttls_at_a_later_boundary_ends_management)
 {
-	struct sockaddr_in addr;
-	int l = listen_loopback(&addr);
-	int fd = app_connect(&addr);
-	int server = accept_within(l);
+	struct scene s = scene_open();
 	char buf[16];
-	ck_assert_int_eq(app_write(fd, "STARTTLS\r\n"), 10);
-	assert_received(server, "STARTTLS\r\n");
-	ck_assert_int_eq(write(server, "220 Go\r\n", 8), 8);
-	ck_assert(wait_for_events(fd, POLLIN) & POLLIN);
-	ck_assert_int_eq(app_read(fd, buf, sizeof buf), 8);
-	ck_assert(hc_fd_managed(fd));
+	ck_assert_int_eq(app_write(s.fd, "STARTTLS\r\n"), 10);
+	assert_received(s.server, "STARTTLS\r\n");
+	ck_assert_int_eq(write(s.server, "220 Go\r\n", 8), 8);
+	ck_assert_int_eq(app_read_within(s.fd, buf, sizeof buf), 8);
+	ck_assert(hc_fd_managed(s.fd));
 
-	static const char hello[] = { 0x16, 0x03, 0x01, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o' };
-	ck_assert_int_eq(app_send(fd, hello, sizeof hello), 10);
-	ck_assert(!hc_fd_managed(fd));
-	ck_assert_uint_eq(stat_of(&hc_stats.tls_skipped), 1);
-	close(server);
-	app_close(fd);
-	close(l);
+	ck_assert_int_eq(app_send(s.fd, tls_hello, sizeof tls_hello), 10);
+	ck_assert(!hc_fd_managed(s.fd));
+	assert_stat(tls_skipped, 1);
+	scene_close(&s);
 }
 END_TEST
 
 START_TEST(tls_record_header_split_across_iovecs_is_detected)
 {
-	struct sockaddr_in addr;
-	int l = listen_loopback(&addr);
-	int fd = app_connect(&addr);
-	int server = accept_within(l);
+	struct scene s = scene_open();
 	/* An empty iovec, the content type, then version and the rest. */
 	static const unsigned char type[] = { 0x16 }, rest[] = { 0x03, 0x01, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o' };
 	struct iovec v[] = { { (void *)rest, 0 }, { (void *)type, 1 }, { (void *)rest, sizeof rest } };
-	ck_assert_int_eq(before_write(fd, v, 3), HC_WRITE_PROCEED);
-	ck_assert(!hc_fd_managed(fd));
-	ck_assert_uint_eq(stat_of(&hc_stats.tls_skipped), 1);
-	close(server);
-	app_close(fd);
-	close(l);
+	ck_assert_int_eq(before_write(s.fd, v, 3), HC_WRITE_PROCEED);
+	ck_assert(!hc_fd_managed(s.fd));
+	assert_stat(tls_skipped, 1);
+	scene_close(&s);
 }
 END_TEST
 
 START_TEST(every_tls_record_type_at_a_boundary_ends_management)
 {
 	/* change_cipher_spec, alert, handshake, application_data; TLS 1.0-1.3 say 0x0301-0x0304. */
-	struct sockaddr_in addr;
-	int l = listen_loopback(&addr);
+	struct scene s = scene_listen();
 	for (unsigned char type = 0x14; type <= 0x17; type++) {
-		int fd = app_connect(&addr);
-		int server = accept_within(l);
+		scene_connect(&s);
 		const unsigned char rec[] = { type, 0x03, 0x03, 0x00, 0x01, 0x00 };
 		struct iovec v = { (void *)rec, sizeof rec };
-		ck_assert_int_eq(before_write(fd, &v, 1), HC_WRITE_PROCEED);
-		ck_assert_msg(!hc_fd_managed(fd), "record type %#x", type);
-		close(server);
-		app_close(fd);
+		ck_assert_int_eq(before_write(s.fd, &v, 1), HC_WRITE_PROCEED);
+		ck_assert_msg(!hc_fd_managed(s.fd), "record type %#x", type);
+		scene_hang_up(&s);
 	}
-	ck_assert_uint_eq(stat_of(&hc_stats.tls_skipped), 4);
-	close(l);
+	assert_stat(tls_skipped, 4);
+	scene_close(&s);
 }
 END_TEST
 
@@ -1077,10 +978,7 @@ START_TEST(forked_child_gets_a_usable_table_while_another_thread_uses_it)
 {
 	/* hc_init registered the pthread_atfork handlers: fork takes the lock in
 	 * prepare, so the child never inherits it held mid-update. */
-	struct sockaddr_in addr;
-	int l = listen_loopback(&addr);
-	int fd = app_connect(&addr);
-	int server = accept_within(l);
+	struct scene s = scene_open();
 	atomic_store(&churning, 1);
 	pthread_t th;
 	ck_assert_int_eq(pthread_create(&th, NULL, churn, NULL), 0);
@@ -1089,7 +987,7 @@ START_TEST(forked_child_gets_a_usable_table_while_another_thread_uses_it)
 		ck_assert_int_ge(pid, 0);
 		if (pid == 0) {
 			hc_table_lock();
-			struct hc_conn *c = hc_table_find(fd);
+			struct hc_conn *c = hc_table_find(s.fd);
 			bool ok = c != NULL && c->state == HC_CONN_MANAGED && hc_table_add(901) != NULL;
 			hc_table_unlock();
 			hc_on_close(901);
@@ -1100,23 +998,29 @@ START_TEST(forked_child_gets_a_usable_table_while_another_thread_uses_it)
 	}
 	atomic_store(&churning, 0);
 	ck_assert_int_eq(pthread_join(th, NULL), 0);
-	ck_assert(hc_fd_managed(fd)); /* the parent's table and lock are fine too */
+	ck_assert(hc_fd_managed(s.fd)); /* the parent's table and lock are fine too */
 	hc_table_lock();
 	ck_assert_ptr_null(hc_table_find(901));
 	hc_table_unlock();
-	close(server);
-	app_close(fd);
-	close(l);
+	scene_close(&s);
 }
 END_TEST
+
+/* A test case of the suite: the clean core of setup, and a 30 s bound. */
+static TCase *conn_tcase(Suite *s, const char *name)
+{
+	TCase *tc = tcase_create(name);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	suite_add_tcase(s, tc);
+	return tc;
+}
 
 Suite *conn_suite(void)
 {
 	Suite *s = suite_create("conn");
 
-	TCase *tc = tcase_create("healing");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 30);
+	TCase *tc = conn_tcase(s, "healing");
 	tcase_add_test(tc, stale_fin_reconnects_at_same_fd);
 	tcase_add_test(tc, stale_in_active_use_fails_with_epipe_and_sends_nothing);
 	tcase_add_test(tc, failed_reconnect_fails_the_write_with_epipe);
@@ -1124,18 +1028,12 @@ Suite *conn_suite(void)
 	tcase_add_test(tc, goodbye_bytes_are_discarded_with_unread_discard);
 	tcase_add_test(tc, max_idle_retires_a_connection_the_probe_says_alive);
 	tcase_add_test(tc, nonblocking_connect_becomes_managed_once_established);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("boundaries");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 30);
+	tc = conn_tcase(s, "boundaries");
 	tcase_add_test(tc, write_inside_a_request_is_never_probed_or_redirected);
 	tcase_add_test(tc, write_after_a_quiet_gap_is_a_boundary);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("left alone");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 30);
+	tc = conn_tcase(s, "left alone");
 	tcase_add_test(tc, program_that_read_eof_is_left_to_decide);
 	tcase_add_test(tc, tls_connection_is_never_managed);
 	tcase_add_test(tc, shutdown_by_the_program_ends_management);
@@ -1147,45 +1045,32 @@ Suite *conn_suite(void)
 	tcase_add_test(tc, udp_and_unix_sockets_are_not_tracked);
 	tcase_add_test(tc, close_and_close_range_forget_the_fd);
 	tcase_add_test(tc, every_hook_preserves_errno);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("review fixes");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 30);
+	tc = conn_tcase(s, "review fixes");
 	tcase_add_test(tc, bind_and_connect_given_a_sockaddr_storage_length_are_managed_and_replayed);
 	tcase_add_test(tc, dead_fd_number_reused_behind_our_back_is_not_failed);
 	tcase_add_test(tc, connect_after_af_unspec_is_recorded_afresh_and_heals_to_the_new_peer);
 	tcase_add_test(tc, max_idle_never_retires_a_connection_with_unread_data);
 	tcase_add_test(tc, failed_retirement_keeps_the_old_connection_and_is_no_reconnect_failure);
 	tcase_add_test(tc, fd_created_by_accept_forgets_what_an_unseen_close_left);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("counters");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 30);
+	tc = conn_tcase(s, "counters");
 	tcase_add_test(tc, unreplayable_option_set_before_connect_counts_as_passthrough);
 	tcase_add_test(tc, socket_filter_option_is_never_replayed);
 	tcase_add_test(tc, refused_nonblocking_connect_is_not_counted_as_managed);
 	tcase_add_test(tc, min_idle_refusal_counts_a_reconnect_failure_and_a_stale_connection);
 	tcase_add_test(tc, unread_goodbye_left_to_the_program_counts_stale_and_unread_kept);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("write arguments and TLS");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 30);
+	tc = conn_tcase(s, "write arguments and TLS");
 	tcase_add_test(tc, write_with_no_iovec_or_a_null_base_proceeds_at_a_boundary);
 	tcase_add_test(tc, tls_after_starttls_at_a_later_boundary_ends_management);
 	tcase_add_test(tc, tls_record_header_split_across_iovecs_is_detected);
 	tcase_add_test(tc, every_tls_record_type_at_a_boundary_ends_management);
 	tcase_add_test(tc, sctp_sockets_are_not_tracked);
 	tcase_add_test(tc, tcp_and_mptcp_protocol_sockets_are_tracked);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("fork");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 30);
+	tc = conn_tcase(s, "fork");
 	tcase_add_test(tc, forked_child_gets_a_usable_table_while_another_thread_uses_it);
-	suite_add_tcase(s, tc);
 
 	return s;
 }

@@ -237,10 +237,16 @@ END_TEST
 
 /* ---- log lines -------------------------------------------------------------- */
 
+/* Logging at level, into the test's file. */
+static void log_to_path(enum hc_log_level level)
+{
+	hc_cfg.log_level = level;
+	strcpy(hc_cfg.log_file, path);
+}
+
 START_TEST(log_line_has_the_pid_prefix_and_one_newline)
 {
-	hc_cfg.log_level = HC_LOG_WARN;
-	strcpy(hc_cfg.log_file, path);
+	log_to_path(HC_LOG_WARN);
 	errno = SENTINEL_ERRNO;
 	hc_log(HC_LOG_WARN, "fd %d %s stale (peer FIN)", 7, "127.0.0.1:6379");
 	ck_assert_int_eq(errno, SENTINEL_ERRNO);
@@ -252,8 +258,7 @@ END_TEST
 
 START_TEST(log_writes_only_levels_up_to_the_configured_one)
 {
-	hc_cfg.log_level = HC_LOG_WARN;
-	strcpy(hc_cfg.log_file, path);
+	log_to_path(HC_LOG_WARN);
 	hc_log(HC_LOG_ERROR, "e");
 	hc_log(HC_LOG_WARN, "w");
 	hc_log(HC_LOG_INFO, "i");
@@ -266,8 +271,7 @@ END_TEST
 
 START_TEST(log_off_writes_nothing)
 {
-	hc_cfg.log_level = HC_LOG_OFF;
-	strcpy(hc_cfg.log_file, path);
+	log_to_path(HC_LOG_OFF);
 	hc_log(HC_LOG_ERROR, "e");
 	hc_log(HC_LOG_OFF, "o");
 	ck_assert_str_eq(slurp(path), "");
@@ -276,8 +280,7 @@ END_TEST
 
 START_TEST(a_long_log_message_stays_one_line)
 {
-	hc_cfg.log_level = HC_LOG_DEBUG;
-	strcpy(hc_cfg.log_file, path);
+	log_to_path(HC_LOG_DEBUG);
 	static char msg[4000];
 	memset(msg, 'x', sizeof msg - 1);
 	hc_log(HC_LOG_INFO, "%s", msg);

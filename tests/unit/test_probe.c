@@ -23,12 +23,28 @@ static void wait_for_hangup(int fd)
 		      ev);
 }
 
+/* The server closes its end and waits until the client has seen the FIN. */
+static void close_from_server(struct tcp_pair *p)
+{
+	close_early(&p->server);
+	wait_for_hangup(p->client);
+}
+
 static enum hc_verdict probe(int fd, const char **why)
 {
 	errno = SENTINEL_ERRNO;
 	enum hc_verdict v = hc_probe(fd, why);
 	ck_assert_msg(errno == SENTINEL_ERRNO, "hc_probe changed errno to %d (%s)", errno, strerror(errno));
 	return v;
+}
+
+/* The verdict on fd is want, and it comes with a reason (returned). */
+static const char *assert_verdict(int fd, enum hc_verdict want)
+{
+	const char *why = NULL;
+	ck_assert_int_eq(probe(fd, &why), want);
+	ck_assert_ptr_nonnull(why);
+	return why;
 }
 
 static void write_all(int fd, const char *s)
@@ -66,12 +82,8 @@ END_TEST
 START_TEST(peer_close_is_stale_peer_fin)
 {
 	struct tcp_pair p = tcp_pair_open();
-	close(p.server);
-	p.server = -1;
-	wait_for_hangup(p.client);
-	const char *why = NULL;
-	ck_assert_int_eq(probe(p.client, &why), HC_STALE);
-	ck_assert_ptr_nonnull(why);
+	close_from_server(&p);
+	const char *why = assert_verdict(p.client, HC_STALE);
 	ck_assert_str_eq(why, "peer FIN");
 	tcp_pair_close(&p);
 }
@@ -82,14 +94,11 @@ START_TEST(peer_shutdown_write_while_still_reading_is_stale)
 	struct tcp_pair p = tcp_pair_open();
 	ck_assert_int_eq(shutdown(p.server, SHUT_WR), 0);
 	wait_for_hangup(p.client);
-	const char *why = NULL;
-	ck_assert_int_eq(probe(p.client, &why), HC_STALE);
-	ck_assert_ptr_nonnull(why);
+	assert_verdict(p.client, HC_STALE);
 	/* The probe did not disturb the connection: the peer still reads. */
 	write_all(p.client, "late");
 	char buf[8];
-	ck_assert(wait_for_events(p.server, POLLIN) & POLLIN);
-	ck_assert_int_eq(read(p.server, buf, sizeof buf), 4);
+	ck_assert_int_eq(read_within(p.server, buf, sizeof buf), 4);
 	tcp_pair_close(&p);
 }
 END_TEST
@@ -99,15 +108,11 @@ START_TEST(peer_goodbye_then_close_is_stale_unread_and_the_bytes_stay_readable)
 	struct tcp_pair p = tcp_pair_open();
 	static const char goodbye[] = "-ERR idle timeout\r\n";
 	write_all(p.server, goodbye);
-	close(p.server);
-	p.server = -1;
-	wait_for_hangup(p.client);
+	close_from_server(&p);
 
 	int before = -1, after = -1;
 	ck_assert_int_eq(ioctl(p.client, FIONREAD, &before), 0);
-	const char *why = NULL;
-	ck_assert_int_eq(probe(p.client, &why), HC_STALE_UNREAD);
-	ck_assert_ptr_nonnull(why);
+	assert_verdict(p.client, HC_STALE_UNREAD);
 	ck_assert_int_eq(ioctl(p.client, FIONREAD, &after), 0);
 	ck_assert_int_eq(after, before);
 
@@ -124,8 +129,7 @@ END_TEST
 static void reset_from_server(struct tcp_pair *p)
 {
 	set_linger_zero(p->server);
-	close(p->server);
-	p->server = -1;
+	close_early(&p->server);
 	short ev = wait_for_events(p->client, POLLERR);
 	ck_assert_msg(ev & (POLLERR | POLLHUP), "no reset seen within %d ms (revents %#x)", WAIT_MS, ev);
 }
@@ -156,9 +160,7 @@ START_TEST(peer_reset_is_stale_and_the_application_still_sees_the_reset)
 	/* Then the same situation with a probe in between. */
 	struct tcp_pair p = tcp_pair_open();
 	reset_from_server(&p);
-	const char *why = NULL;
-	ck_assert_int_eq(probe(p.client, &why), HC_STALE);
-	ck_assert_ptr_nonnull(why);
+	assert_verdict(p.client, HC_STALE);
 	ssize_t got_r[2];
 	int got_e[2];
 	two_recvs(p.client, got_r, got_e);
@@ -197,9 +199,7 @@ START_TEST(probe_leaves_the_socket_blocking_mode_alone)
 	int fl = fcntl(p.client, F_GETFL);
 	probe(p.client, NULL);
 	ck_assert_int_eq(fcntl(p.client, F_GETFL), fl);
-	close(p.server);
-	p.server = -1;
-	wait_for_hangup(p.client);
+	close_from_server(&p);
 	probe(p.client, NULL);
 	ck_assert_int_eq(fcntl(p.client, F_GETFL), fl);
 	tcp_pair_close(&p);
@@ -214,17 +214,13 @@ START_TEST(errno_is_preserved_for_every_verdict_and_a_bad_fd)
 	tcp_pair_close(&alive);
 
 	struct tcp_pair fin = tcp_pair_open();
-	close(fin.server);
-	fin.server = -1;
-	wait_for_hangup(fin.client);
+	close_from_server(&fin);
 	probe(fin.client, NULL);
 	tcp_pair_close(&fin);
 
 	struct tcp_pair unread = tcp_pair_open();
 	write_all(unread.server, "bye");
-	close(unread.server);
-	unread.server = -1;
-	wait_for_hangup(unread.client);
+	close_from_server(&unread);
 	probe(unread.client, NULL);
 	tcp_pair_close(&unread);
 
@@ -262,9 +258,7 @@ END_TEST
 START_TEST(why_may_be_null)
 {
 	struct tcp_pair p = tcp_pair_open();
-	close(p.server);
-	p.server = -1;
-	wait_for_hangup(p.client);
+	close_from_server(&p);
 	ck_assert_int_eq(probe(p.client, NULL), HC_STALE);
 	tcp_pair_close(&p);
 }

@@ -24,6 +24,7 @@ struct scene {
 	struct sockaddr_in addr; /* the listener's, the peer the application connected to */
 	int fd;                  /* the application's socket */
 	int old_server;          /* the accepted end of the original connection */
+	int fresh;               /* the connection hc_reconnect opened, once accepted; -1 before */
 	struct sockaddr_in old_local;
 	struct hc_conn *c;
 	struct hc_config cfg;
@@ -33,41 +34,44 @@ enum { SC_NONBLOCK = 1, SC_CLOEXEC = 2, SC_BIND_127_0_0_2 = 4, SC_BACKLOG_0 = 8 
 
 /* Sets up the listener, the application's connected socket and its table
  * entry as the wrappers would have left it. */
-static void scene_open(struct scene *s, int how)
+static struct scene scene_open(int how)
 {
-	memset(s, 0, sizeof *s);
-	hc_config_defaults(&s->cfg);
-	s->listener = listen_loopback_backlog(&s->addr, (how & SC_BACKLOG_0) ? 0 : 16);
+	struct scene s;
+	memset(&s, 0, sizeof s);
+	s.fresh = -1;
+	hc_config_defaults(&s.cfg);
+	s.listener = listen_loopback_backlog(&s.addr, (how & SC_BACKLOG_0) ? 0 : 16);
 
-	s->fd = socket(AF_INET, SOCK_STREAM | ((how & SC_CLOEXEC) ? SOCK_CLOEXEC : 0), 0);
-	ck_assert_int_ge(s->fd, 0);
+	s.fd = socket(AF_INET, SOCK_STREAM | ((how & SC_CLOEXEC) ? SOCK_CLOEXEC : 0), 0);
+	ck_assert_int_ge(s.fd, 0);
 	hc_table_lock();
-	s->c = hc_table_add(s->fd);
-	ck_assert_ptr_nonnull(s->c);
-	s->c->domain = AF_INET;
-	s->c->type = SOCK_STREAM;
-	s->c->protocol = 0;
+	s.c = hc_table_add(s.fd);
+	ck_assert_ptr_nonnull(s.c);
+	s.c->domain = AF_INET;
+	s.c->type = SOCK_STREAM;
+	s.c->protocol = 0;
 	hc_table_unlock();
 
 	if (how & SC_BIND_127_0_0_2) {
 		struct sockaddr_in b = loopback_addr(2, 0);
-		ck_assert_int_eq(bind(s->fd, (struct sockaddr *)&b, sizeof b), 0);
-		s->c->bound.in = b;
-		s->c->bind_len = sizeof b;
+		ck_assert_int_eq(bind(s.fd, (struct sockaddr *)&b, sizeof b), 0);
+		s.c->bound.in = b;
+		s.c->bind_len = sizeof b;
 	}
-	ck_assert_int_eq(connect(s->fd, (struct sockaddr *)&s->addr, sizeof s->addr), 0);
+	ck_assert_int_eq(connect(s.fd, (struct sockaddr *)&s.addr, sizeof s.addr), 0);
 	if (how & SC_NONBLOCK)
-		ck_assert_int_eq(fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) | O_NONBLOCK), 0);
+		ck_assert_int_eq(fcntl(s.fd, F_SETFL, fcntl(s.fd, F_GETFL) | O_NONBLOCK), 0);
 
 	hc_table_lock();
-	s->c->peer.in = s->addr;
-	s->c->peer_len = sizeof s->addr;
-	s->c->status_flags = fcntl(s->fd, F_GETFL);
-	hc_conn_set_state(s->c, HC_CONN_MANAGED);
+	s.c->peer.in = s.addr;
+	s.c->peer_len = sizeof s.addr;
+	s.c->status_flags = fcntl(s.fd, F_GETFL);
+	hc_conn_set_state(s.c, HC_CONN_MANAGED);
 	hc_table_unlock();
 
-	s->old_server = accept_within(s->listener);
-	s->old_local = local_of(s->fd);
+	s.old_server = accept_within(s.listener);
+	s.old_local = local_of(s.fd);
+	return s;
 }
 
 /* setsockopt on the application's socket, recorded as the wrapper would. */
@@ -86,17 +90,21 @@ static void scene_server_goes_idle(struct scene *s)
 	ck_assert(wait_for_events(s->fd, POLLRDHUP) & POLLRDHUP);
 }
 
+/* The listener's next connection: the one hc_reconnect opened. */
+static void scene_accept_fresh(struct scene *s)
+{
+	s->fresh = accept_within(s->listener);
+}
+
 static void scene_close(struct scene *s)
 {
 	hc_table_lock();
 	hc_table_remove(s->fd);
 	hc_table_unlock();
-	if (s->fd >= 0)
-		close(s->fd);
-	if (s->old_server >= 0)
-		close(s->old_server);
-	if (s->listener >= 0)
-		close(s->listener);
+	close_early(&s->fresh);
+	close_early(&s->fd);
+	close_early(&s->old_server);
+	close_early(&s->listener);
 }
 
 /* hc_reconnect with errno checked to be preserved. */
@@ -115,6 +123,15 @@ static void assert_reconnected(struct scene *s)
 	ck_assert_msg(r == 0, "hc_reconnect failed: %s", strerror(err));
 }
 
+/* The value of an int socket option of fd; getsockopt must succeed. */
+static int int_option(int fd, int level, int name)
+{
+	int v = -1;
+	socklen_t len = sizeof v;
+	ck_assert_int_eq(getsockopt(fd, level, name, &v, &len), 0);
+	return v;
+}
+
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -126,16 +143,15 @@ static uint64_t now_ms(void)
 
 START_TEST(stale_connection_is_replaced_at_the_same_fd_number)
 {
-	struct scene s;
-	scene_open(&s, 0);
+	struct scene s = scene_open(0);
 	scene_server_goes_idle(&s);
 	int fd = s.fd;
 
 	assert_reconnected(&s);
 
 	/* The listener got a new connection, and it is the one now at fd. */
-	int fresh = accept_within(s.listener);
-	struct sockaddr_in at_fd = local_of(fd), seen_by_server = peer_of(fresh);
+	scene_accept_fresh(&s);
+	struct sockaddr_in at_fd = local_of(fd), seen_by_server = peer_of(s.fresh);
 	ck_assert(same_inet(&at_fd, &seen_by_server));
 	struct sockaddr_in peer = peer_of(fd);
 	ck_assert(same_inet(&peer, &s.addr));
@@ -143,33 +159,26 @@ START_TEST(stale_connection_is_replaced_at_the_same_fd_number)
 
 	/* What the application writes next arrives on the new connection. */
 	ck_assert_int_eq(write(fd, "GET\n", 4), 4);
+	assert_received(s.fresh, "GET\n");
+	ck_assert_int_eq(write(s.fresh, "OK\n", 3), 3);
 	char buf[16];
-	ck_assert(wait_for_events(fresh, POLLIN) & POLLIN);
-	ck_assert_int_eq(read(fresh, buf, sizeof buf), 4);
-	ck_assert_mem_eq(buf, "GET\n", 4);
-	ck_assert_int_eq(write(fresh, "OK\n", 3), 3);
-	ck_assert(wait_for_events(fd, POLLIN) & POLLIN);
-	ck_assert_int_eq(read(fd, buf, sizeof buf), 3);
+	ck_assert_int_eq(read_within(fd, buf, sizeof buf), 3);
 
 	/* The old connection was closed: its server reads EOF. */
-	ck_assert(wait_for_events(s.old_server, POLLIN) & POLLIN);
-	ck_assert_int_eq(read(s.old_server, buf, sizeof buf), 0);
+	ck_assert_int_eq(read_within(s.old_server, buf, sizeof buf), 0);
 
-	close(fresh);
 	scene_close(&s);
 }
 END_TEST
 
 START_TEST(successful_reconnect_leaks_no_fd)
 {
-	struct scene s;
-	scene_open(&s, 0);
+	struct scene s = scene_open(0);
 	scene_server_goes_idle(&s);
 	int before = count_open_fds();
 	assert_reconnected(&s);
 	ck_assert_int_eq(count_open_fds(), before);
-	int fresh = accept_within(s.listener);
-	close(fresh);
+	scene_accept_fresh(&s);
 	scene_close(&s);
 }
 END_TEST
@@ -177,8 +186,7 @@ END_TEST
 START_TEST(reconnect_connects_to_exactly_the_recorded_peer)
 {
 	/* Two listeners; the entry says the application connected to the second. */
-	struct scene s;
-	scene_open(&s, 0);
+	struct scene s = scene_open(0);
 	struct sockaddr_in other_addr;
 	int other = listen_loopback(&other_addr);
 	hc_table_lock();
@@ -187,12 +195,11 @@ START_TEST(reconnect_connects_to_exactly_the_recorded_peer)
 	scene_server_goes_idle(&s);
 
 	assert_reconnected(&s);
-	int fresh = accept_within(other);
+	s.fresh = accept_within(other);
 	struct sockaddr_in peer = peer_of(s.fd);
 	ck_assert(same_inet(&peer, &other_addr));
 	struct pollfd pfd = { .fd = s.listener, .events = POLLIN };
 	ck_assert_int_eq(poll(&pfd, 1, 0), 0); /* nothing arrived at the first */
-	close(fresh);
 	close(other);
 	scene_close(&s);
 }
@@ -202,13 +209,11 @@ END_TEST
 
 START_TEST(reconnect_keeps_o_nonblock)
 {
-	struct scene s;
-	scene_open(&s, SC_NONBLOCK);
+	struct scene s = scene_open(SC_NONBLOCK);
 	scene_server_goes_idle(&s);
 	assert_reconnected(&s);
 	ck_assert(fcntl(s.fd, F_GETFL) & O_NONBLOCK);
-	int fresh = accept_within(s.listener);
-	close(fresh);
+	scene_accept_fresh(&s);
 	scene_close(&s);
 }
 END_TEST
@@ -217,41 +222,35 @@ START_TEST(reconnect_of_a_blocking_socket_leaves_it_blocking)
 {
 	/* The new socket is connected non-blocking (bounded connect): it must
 	 * not stay that way, or the application's next read returns EAGAIN. */
-	struct scene s;
-	scene_open(&s, 0);
+	struct scene s = scene_open(0);
 	scene_server_goes_idle(&s);
 	assert_reconnected(&s);
 	ck_assert_int_eq(fcntl(s.fd, F_GETFL) & O_NONBLOCK, 0);
-	int fresh = accept_within(s.listener);
-	close(fresh);
+	scene_accept_fresh(&s);
 	scene_close(&s);
 }
 END_TEST
 
 START_TEST(reconnect_keeps_fd_cloexec)
 {
-	struct scene s;
-	scene_open(&s, SC_CLOEXEC);
+	struct scene s = scene_open(SC_CLOEXEC);
 	scene_server_goes_idle(&s);
 	ck_assert(fcntl(s.fd, F_GETFD) & FD_CLOEXEC);
 	assert_reconnected(&s);
 	ck_assert(fcntl(s.fd, F_GETFD) & FD_CLOEXEC);
-	int fresh = accept_within(s.listener);
-	close(fresh);
+	scene_accept_fresh(&s);
 	scene_close(&s);
 }
 END_TEST
 
 START_TEST(reconnect_does_not_add_fd_cloexec)
 {
-	struct scene s;
-	scene_open(&s, 0);
+	struct scene s = scene_open(0);
 	scene_server_goes_idle(&s);
 	ck_assert_int_eq(fcntl(s.fd, F_GETFD) & FD_CLOEXEC, 0);
 	assert_reconnected(&s);
 	ck_assert_int_eq(fcntl(s.fd, F_GETFD) & FD_CLOEXEC, 0);
-	int fresh = accept_within(s.listener);
-	close(fresh);
+	scene_accept_fresh(&s);
 	scene_close(&s);
 }
 END_TEST
@@ -259,14 +258,12 @@ END_TEST
 START_TEST(cloexec_set_after_socket_creation_is_kept)
 {
 	/* fcntl(F_SETFD) after socket(): only the fd itself knows. */
-	struct scene s;
-	scene_open(&s, 0);
+	struct scene s = scene_open(0);
 	ck_assert_int_eq(fcntl(s.fd, F_SETFD, FD_CLOEXEC), 0);
 	scene_server_goes_idle(&s);
 	assert_reconnected(&s);
 	ck_assert(fcntl(s.fd, F_GETFD) & FD_CLOEXEC);
-	int fresh = accept_within(s.listener);
-	close(fresh);
+	scene_accept_fresh(&s);
 	scene_close(&s);
 }
 END_TEST
@@ -275,8 +272,7 @@ END_TEST
 
 START_TEST(reconnect_replays_tcp_nodelay_so_rcvtimeo_and_so_keepalive)
 {
-	struct scene s;
-	scene_open(&s, 0);
+	struct scene s = scene_open(0);
 	int one = 1;
 	struct timeval tv = { .tv_sec = 7, .tv_usec = 0 };
 	scene_setsockopt(&s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -286,45 +282,32 @@ START_TEST(reconnect_replays_tcp_nodelay_so_rcvtimeo_and_so_keepalive)
 
 	assert_reconnected(&s);
 
-	int v = 0;
-	socklen_t len = sizeof v;
-	ck_assert_int_eq(getsockopt(s.fd, IPPROTO_TCP, TCP_NODELAY, &v, &len), 0);
-	ck_assert_int_ne(v, 0);
-	v = 0;
-	len = sizeof v;
-	ck_assert_int_eq(getsockopt(s.fd, SOL_SOCKET, SO_KEEPALIVE, &v, &len), 0);
-	ck_assert_int_ne(v, 0);
+	ck_assert_int_ne(int_option(s.fd, IPPROTO_TCP, TCP_NODELAY), 0);
+	ck_assert_int_ne(int_option(s.fd, SOL_SOCKET, SO_KEEPALIVE), 0);
 	struct timeval got = { 0, 0 };
-	len = sizeof got;
+	socklen_t len = sizeof got;
 	ck_assert_int_eq(getsockopt(s.fd, SOL_SOCKET, SO_RCVTIMEO, &got, &len), 0);
 	ck_assert_int_eq(got.tv_sec, 7);
 	ck_assert_int_eq(got.tv_usec, 0);
-	int fresh = accept_within(s.listener);
-	close(fresh);
+	scene_accept_fresh(&s);
 	scene_close(&s);
 }
 END_TEST
 
 START_TEST(options_the_application_did_not_set_keep_their_defaults)
 {
-	struct scene s;
-	scene_open(&s, 0);
+	struct scene s = scene_open(0);
 	scene_server_goes_idle(&s);
 	assert_reconnected(&s);
-	int v = -1;
-	socklen_t len = sizeof v;
-	ck_assert_int_eq(getsockopt(s.fd, IPPROTO_TCP, TCP_NODELAY, &v, &len), 0);
-	ck_assert_int_eq(v, 0);
-	int fresh = accept_within(s.listener);
-	close(fresh);
+	ck_assert_int_eq(int_option(s.fd, IPPROTO_TCP, TCP_NODELAY), 0);
+	scene_accept_fresh(&s);
 	scene_close(&s);
 }
 END_TEST
 
 START_TEST(reconnect_replays_an_explicit_bind_with_a_fresh_port)
 {
-	struct scene s;
-	scene_open(&s, SC_BIND_127_0_0_2);
+	struct scene s = scene_open(SC_BIND_127_0_0_2);
 	struct sockaddr_in before = local_of(s.fd);
 	ck_assert_uint_eq(ntohl(before.sin_addr.s_addr), 0x7f000002u);
 	scene_server_goes_idle(&s);
@@ -334,24 +317,21 @@ START_TEST(reconnect_replays_an_explicit_bind_with_a_fresh_port)
 	struct sockaddr_in after = local_of(s.fd);
 	ck_assert_uint_eq(ntohl(after.sin_addr.s_addr), 0x7f000002u);
 	ck_assert_uint_ne(after.sin_port, 0);
-	int fresh = accept_within(s.listener);
-	struct sockaddr_in seen = peer_of(fresh);
+	scene_accept_fresh(&s);
+	struct sockaddr_in seen = peer_of(s.fresh);
 	ck_assert_uint_eq(ntohl(seen.sin_addr.s_addr), 0x7f000002u);
-	close(fresh);
 	scene_close(&s);
 }
 END_TEST
 
 START_TEST(without_an_explicit_bind_the_kernel_picks_the_source)
 {
-	struct scene s;
-	scene_open(&s, 0);
+	struct scene s = scene_open(0);
 	scene_server_goes_idle(&s);
 	assert_reconnected(&s);
 	struct sockaddr_in after = local_of(s.fd);
 	ck_assert_uint_eq(ntohl(after.sin_addr.s_addr), 0x7f000001u);
-	int fresh = accept_within(s.listener);
-	close(fresh);
+	scene_accept_fresh(&s);
 	scene_close(&s);
 }
 END_TEST
@@ -360,11 +340,9 @@ END_TEST
 
 START_TEST(refused_reconnect_leaves_the_fd_untouched_and_leaks_nothing)
 {
-	struct scene s;
-	scene_open(&s, SC_NONBLOCK | SC_CLOEXEC);
+	struct scene s = scene_open(SC_NONBLOCK | SC_CLOEXEC);
 	scene_server_goes_idle(&s);
-	close(s.listener); /* the server is gone: nothing listens at the address */
-	s.listener = -1;
+	close_early(&s.listener); /* the server is gone: nothing listens at the address */
 	struct sockaddr_in local_before = local_of(s.fd), peer_before = peer_of(s.fd);
 	int fl = fcntl(s.fd, F_GETFL), fdfl = fcntl(s.fd, F_GETFD);
 	int before = count_open_fds();
@@ -382,19 +360,16 @@ START_TEST(refused_reconnect_leaves_the_fd_untouched_and_leaks_nothing)
 	/* Still the old connection: its server still reads what is written. */
 	ck_assert_int_eq(write(s.fd, "x", 1), 1);
 	char buf[4];
-	ck_assert(wait_for_events(s.old_server, POLLIN) & POLLIN);
-	ck_assert_int_eq(read(s.old_server, buf, sizeof buf), 1);
+	ck_assert_int_eq(read_within(s.old_server, buf, sizeof buf), 1);
 	scene_close(&s);
 }
 END_TEST
 
 START_TEST(refused_reconnect_with_retries_still_fails_cleanly)
 {
-	struct scene s;
-	scene_open(&s, 0);
+	struct scene s = scene_open(0);
 	scene_server_goes_idle(&s);
-	close(s.listener);
-	s.listener = -1;
+	close_early(&s.listener);
 	s.cfg.retries = 3;
 	int before = count_open_fds();
 	int err = 0;
@@ -409,8 +384,7 @@ START_TEST(each_attempt_is_bounded_by_the_connect_timeout)
 {
 	/* A listener with a full accept queue drops SYNs: a connect that would
 	 * wait for the kernel's SYN retransmits (1 s, 3 s, ...) without a bound. */
-	struct scene s;
-	scene_open(&s, SC_BACKLOG_0);
+	struct scene s = scene_open(SC_BACKLOG_0);
 	int filler = connect_to(&s.addr); /* fills the queue of one */
 	scene_server_goes_idle(&s);
 	s.cfg.connect_timeout_ms = 200;
@@ -452,11 +426,9 @@ START_TEST(a_server_that_comes_back_during_the_retries_is_reached)
 {
 	/* The server restarts about 30 ms after the first refused attempt; with
 	 * 10 retries the backoff spans far longer than that. */
-	struct scene s;
-	scene_open(&s, 0);
+	struct scene s = scene_open(0);
 	scene_server_goes_idle(&s);
-	close(s.listener);
-	s.listener = -1;
+	close_early(&s.listener);
 	s.cfg.retries = 10;
 
 	struct respawn r = { .port = ntohs(s.addr.sin_port), .listener = -1 };
@@ -467,10 +439,9 @@ START_TEST(a_server_that_comes_back_during_the_retries_is_reached)
 	ck_assert_int_eq(pthread_join(th, NULL), 0);
 	ck_assert_msg(ret == 0, "hc_reconnect failed: %s", strerror(err));
 	s.listener = r.listener;
-	int fresh = accept_within(s.listener);
-	struct sockaddr_in at_fd = local_of(s.fd), seen = peer_of(fresh);
+	scene_accept_fresh(&s);
+	struct sockaddr_in at_fd = local_of(s.fd), seen = peer_of(s.fresh);
 	ck_assert(same_inet(&at_fd, &seen));
-	close(fresh);
 	scene_close(&s);
 }
 END_TEST

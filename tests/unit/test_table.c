@@ -10,13 +10,18 @@
 #include "suites.h"
 #include "table.h"
 
-/* The table is process-global: every test leaves it empty. */
-static void assert_table_empty(void)
+static void assert_table_count(unsigned want)
 {
 	hc_table_lock();
 	unsigned n = hc_table_count();
 	hc_table_unlock();
-	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(n, want);
+}
+
+/* The table is process-global: every test leaves it empty. */
+static void assert_table_empty(void)
+{
+	assert_table_count(0);
 }
 
 static struct hc_conn *add(int fd)
@@ -58,11 +63,16 @@ static int record(struct hc_conn *c, int level, int name, const void *val, sockl
 	return r;
 }
 
-static void teardown(void)
+static void remove_range(unsigned first, unsigned last)
 {
 	hc_table_lock();
-	hc_table_remove_range(0, ~0u);
+	hc_table_remove_range(first, last);
 	hc_table_unlock();
+}
+
+static void teardown(void)
+{
+	remove_range(0, ~0u);
 }
 
 /* ---- entries ------------------------------------------------------------ */
@@ -116,9 +126,7 @@ START_TEST(removing_an_unknown_fd_is_harmless)
 	forget(6);
 	forget(-1);
 	forget((int)HC_FD_LIMIT);
-	hc_table_lock();
-	ck_assert_uint_eq(hc_table_count(), 1);
-	hc_table_unlock();
+	assert_table_count(1);
 	forget(5);
 }
 END_TEST
@@ -164,9 +172,7 @@ START_TEST(add_over_an_existing_entry_replaces_it)
 	ck_assert(!c->unreplayable);
 	ck_assert_uint_eq(c->nopts, 0);
 	ck_assert_ptr_eq(find(11), c);
-	hc_table_lock();
-	ck_assert_uint_eq(hc_table_count(), 1);
-	hc_table_unlock();
+	assert_table_count(1);
 	ck_assert(hc_fd_known(11));
 	ck_assert(!hc_fd_managed(11));
 	forget(11);
@@ -263,10 +269,8 @@ START_TEST(remove_range_forgets_exactly_the_range)
 {
 	for (int fd = 8; fd <= 22; fd++)
 		set_state(add(fd), HC_CONN_MANAGED);
-	hc_table_lock();
-	hc_table_remove_range(10, 20);
-	ck_assert_uint_eq(hc_table_count(), 4);
-	hc_table_unlock();
+	remove_range(10, 20);
+	assert_table_count(4);
 	for (int fd = 8; fd <= 22; fd++) {
 		bool kept = fd < 10 || fd > 20;
 		ck_assert_msg(hc_fd_known(fd) == kept, "fd %d known=%d", fd, hc_fd_known(fd));
@@ -285,10 +289,8 @@ START_TEST(remove_range_to_uint_max_is_quick_and_complete)
 	for (size_t k = 0; k < sizeof fds / sizeof fds[0]; k++)
 		set_state(add(fds[k]), HC_CONN_MANAGED);
 	add(2);
-	hc_table_lock();
-	hc_table_remove_range(3, ~0u);
-	ck_assert_uint_eq(hc_table_count(), 1);
-	hc_table_unlock();
+	remove_range(3, ~0u);
+	assert_table_count(1);
 	for (size_t k = 0; k < sizeof fds / sizeof fds[0]; k++) {
 		ck_assert(!hc_fd_known(fds[k]));
 		ck_assert(!hc_fd_managed(fds[k]));
@@ -302,9 +304,7 @@ START_TEST(remove_range_of_one_fd)
 {
 	add(30);
 	add(31);
-	hc_table_lock();
-	hc_table_remove_range(31, 31);
-	hc_table_unlock();
+	remove_range(31, 31);
 	ck_assert(hc_fd_known(30));
 	ck_assert(!hc_fd_known(31));
 	forget(30);
