@@ -158,10 +158,10 @@ void hc_on_fd_created(int fd)
 {
 	int saved;
 
-	if (!hc_fd_known(fd))
+	if (!hc_fd_known(fd) && !hc_fd_epoll(fd))
 		return;
 	conn_lock(fd, &saved);
-	hc_table_remove(fd); /* left behind by a close we never saw */
+	hc_table_forget_fd(fd); /* left behind by a close we never saw */
 	conn_unlock(saved);
 }
 
@@ -325,9 +325,7 @@ void hc_on_close(int fd)
 	if (!hc_fd_known(fd) && !hc_fd_epoll(fd))
 		return;
 	conn_lock(fd, &saved);
-	hc_table_remove(fd);
-	if (hc_fd_epoll(fd))
-		hc_table_forget_epoll(fd);
+	hc_table_forget_fd(fd);
 	conn_unlock(saved);
 }
 
@@ -373,9 +371,7 @@ void hc_on_dup(int oldfd, int newfd)
 	 * dead connection, so neither is touched again. */
 	if (c != NULL)
 		give_up(c);
-	hc_table_remove(newfd); /* whatever newfd was, it was closed */
-	if (hc_fd_epoll(newfd))
-		hc_table_forget_epoll(newfd);
+	hc_table_forget_fd(newfd); /* whatever newfd was, it was closed */
 	conn_unlock(saved);
 }
 

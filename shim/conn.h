@@ -23,7 +23,7 @@ uint64_t hc_now_ns(void);
 
 void hc_on_socket(int fd, int domain, int type, int protocol);
 /* fd was just created by a call that is not socket() (accept, accept4): forget
- * whatever a close we never saw left at that number. */
+ * whatever a close we never saw left at that number, socket entry or epoll fd. */
 void hc_on_fd_created(int fd);
 void hc_on_setsockopt(int fd, int level, int name, const void *val, socklen_t len);
 void hc_on_bind(int fd, const struct sockaddr *sa, socklen_t len);

@@ -50,7 +50,7 @@ struct hc_conn *hc_table_add(int fd)
 
 	if ((unsigned)fd >= HC_FD_LIMIT)
 		return NULL;
-	hc_table_remove(fd);
+	hc_table_forget_fd(fd);
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return NULL;
@@ -66,6 +66,13 @@ void hc_table_remove(int fd)
 	struct hc_conn *c = hc_table_find(fd);
 	if (c != NULL)
 		conn_free(c);
+}
+
+void hc_table_forget_fd(int fd)
+{
+	hc_table_remove(fd);
+	if (hc_fd_epoll(fd))
+		hc_table_forget_epoll(fd);
 }
 
 /* Calls fn for each fd in [first, last] that is known or a tracked epoll fd,
@@ -98,9 +105,7 @@ static bool found(int fd)
 
 static bool forget(int fd)
 {
-	hc_table_remove(fd);
-	if (hc_fd_epoll(fd))
-		hc_table_forget_epoll(fd);
+	hc_table_forget_fd(fd);
 	return false;
 }
 

@@ -91,12 +91,17 @@ void hc_table_unlock(void);
 /* The entry for fd, or NULL. Caller holds the lock. */
 struct hc_conn *hc_table_find(int fd);
 
-/* A new zeroed entry for fd (state UNCONNECTED), replacing any old one; sets the
- * known bit. NULL if out of memory. Caller holds the lock. */
+/* A new zeroed entry for fd (state UNCONNECTED), after forgetting whatever the
+ * number was (hc_table_forget_fd); sets the known bit. NULL if out of memory. Caller holds the lock. */
 struct hc_conn *hc_table_add(int fd);
 
 /* Forgets fd's entry if there is one. Caller holds the lock. */
 void hc_table_remove(int fd);
+
+/* Forgets everything known about the number fd: its entry, and the
+ * registrations held in it if it was an epoll fd. For a number that is being
+ * closed or was just handed out again. Caller holds the lock. */
+void hc_table_forget_fd(int fd);
 
 /* True if some fd in [first, last] has an entry or is an epoll fd we track. No lock needed. */
 bool hc_table_any_known(unsigned first, unsigned last);
