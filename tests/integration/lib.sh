@@ -16,11 +16,13 @@
 #                             stdout -> $T/NAME.out, stderr -> $T/NAME.err
 #   hc_start_ncat_loop NAME PORT [IDLE]
 #                             `ncat -l 127.0.0.1 PORT -i IDLE` in a respawn loop
+#                             (hc_spawn_ncat_loop: the same, without waiting)
 #   hc_wait_port PORT [SECS]  wait until something listens on PORT
 #   hc_run_plain NAME [VAR=VAL...] CMD...   run a client without the shim
 #   hc_run_shim  NAME [VAR=VAL...] CMD...   same under LD_PRELOAD, with
 #                             HALFCLOSE_STATS=$T/NAME.stats
-#       both set RC, OUT ($T/NAME.out), ERR ($T/NAME.err), STATS
+#       both set RC, OUT ($T/NAME.out), ERR ($T/NAME.err), STATS;
+#       stdin is /dev/null, or the file or pipe named by HC_STDIN
 #   hc_stats_get FILE KEY     value of KEY in the (last) stats line
 #   hc_require_shim           stop with a failure if the library is missing
 #   assertions: hc_check, hc_assert_rc, hc_assert_rc_nonzero,
@@ -59,18 +61,26 @@ unset _v
 
 hc_log() { printf '%s\n' "$*"; }
 
-hc_cleanup() {
-    local rc=$? pg
-    trap - EXIT INT TERM
-    for pg in "${HC_PGIDS[@]}"; do
+# hc_stop_servers [FROM]: kill the process groups of the servers hc_start
+# started (from the FROM-th on, default all): TERM, then KILL 0.2 s later.
+hc_stop_servers() {
+    local -a pgids=("${HC_PGIDS[@]:${1:-0}}")
+    local pg
+    ((${#pgids[@]})) || return 0
+    for pg in "${pgids[@]}"; do
         kill -TERM -- "-$pg" 2>/dev/null
     done
-    if ((${#HC_PGIDS[@]})); then
-        sleep 0.2
-        for pg in "${HC_PGIDS[@]}"; do
-            kill -KILL -- "-$pg" 2>/dev/null
-        done
-    fi
+    sleep 0.2
+    for pg in "${pgids[@]}"; do
+        kill -KILL -- "-$pg" 2>/dev/null
+    done
+    return 0
+}
+
+hc_cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    hc_stop_servers 0
     if [ "${HC_KEEP:-0}" = 1 ]; then
         echo "(kept $T)"
     else
@@ -140,6 +150,7 @@ hc_start() {
     # shellcheck disable=SC2016 # expanded by the inner shell
     setsid bash -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' "$pidf" "$@" \
         </dev/null >"$T/$name.out" 2>"$T/$name.err" &
+    disown $! # stopped by pgid, never waited for (and no "Killed" notice)
     for ((i = 0; i < 200; i++)); do
         [ -s "$pidf" ] && break
         sleep 0.01
@@ -158,13 +169,18 @@ hc_start() {
 # connection at once.  Everything the clients sent is in $T/NAME.out, ncat's
 # messages ("Idle timeout expired") in $T/NAME.err.
 hc_start_ncat_loop() {
+    hc_spawn_ncat_loop "$@"
+    hc_wait_port "$2"
+}
+
+# hc_spawn_ncat_loop NAME PORT [IDLE_S]: the same loop, without waiting.
+hc_spawn_ncat_loop() {
     local name=$1 port=$2 idle=${3:-2}
     mkfifo "$T/$name.stdin"
     # shellcheck disable=SC2016 # expanded by the inner shell
     hc_start "$name" bash -c \
         'while :; do ncat -l 127.0.0.1 "$1" -i "$2" <>"$3" || sleep 0.05; done' \
         _ "$port" "$idle" "$T/$name.stdin"
-    hc_wait_port "$port"
 }
 
 # hc_wait_port PORT [SECS]: wait (default at most 5 s) until PORT listens.
@@ -211,7 +227,7 @@ hc_run() {
     fi
     hc_log "+ [$mode] $*"
     t0=$(date +%s%N)
-    timeout -k 2 "${HC_RUN_TIMEOUT:-40}" "${envv[@]}" "$@" </dev/null >"$OUT" 2>"$ERR"
+    timeout -k 2 "${HC_RUN_TIMEOUT:-40}" "${envv[@]}" "$@" <"${HC_STDIN:-/dev/null}" >"$OUT" 2>"$ERR"
     RC=$?
     t1=$(date +%s%N)
     hc_show_file "$OUT" stdout
