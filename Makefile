@@ -26,20 +26,23 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
-# Debian packages the build, the tests and the demo need.
+# Debian packages the build, the tests and the demo need, with the real servers
+# and clients of the matrix (tests/matrix).
 DEPS := gcc make libc6-dev pkg-config uthash-dev check libsubunit-dev ncat socat python3 openssl strace \
-        libasan8 libubsan1 libtsan2
+        libasan8 libubsan1 libtsan2 \
+        redis-server redis-tools libhiredis-dev memcached nginx-light postgresql curl \
+        python3-redis python3-urllib3 python3-pymemcache
 # ... and what `make bench` needs on top.
-BENCH_DEPS := valgrind redis-server redis-tools wrk nginx-light
+BENCH_DEPS := valgrind wrk
 
-.PHONY: all deps check unit unit-asan unit-tsan integration demo bench install uninstall clean help
+.PHONY: all deps check unit unit-asan unit-tsan integration matrix demo bench install uninstall clean help
 
 all: $(BUILD)/libhalfclose.so $(BUILD)/halfclose $(CLIENTS)
 
 help:
 	@echo "make            build $(BUILD)/libhalfclose.so, $(BUILD)/halfclose and the test clients"
 	@echo "make deps       install the Debian packages that are missing"
-	@echo "make check      deps + build + unit tests (plain, ASan+UBSan, TSan) + integration tests"
+	@echo "make check      deps + build + unit tests (plain, ASan+UBSan, TSan) + integration tests + matrix"
 	@echo "make demo       deps + build + the seed's failure and its cure against ncat -i 2"
 	@echo "make bench      deps + build + what the shim costs, as ratios against the same runs without it"
 	@echo "make install    PREFIX=$(PREFIX): $(LIBDIR)/libhalfclose.so and $(BINDIR)/halfclose"
@@ -55,7 +58,7 @@ deps:
 	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-$(BUILD) $(BUILD)/clients $(BUILD)/bench $(BUILD)/asan $(BUILD)/tsan:
+$(BUILD) $(BUILD)/clients $(BUILD)/matrix $(BUILD)/bench $(BUILD)/asan $(BUILD)/tsan:
 	mkdir -p $@
 
 # The library: core + wrappers, hidden by default, only HC_EXPORT symbols leave.
@@ -67,6 +70,9 @@ $(BUILD)/halfclose: tools/halfclose.c | $(BUILD)
 
 $(BUILD)/clients/%: tests/clients/%.c tests/clients/client.h | $(BUILD)/clients
 	$(CC) $(CFLAGS) -o $@ $<
+
+$(BUILD)/matrix/hiredis_ping: tests/matrix/clients/hiredis_ping.c tests/clients/client.h | $(BUILD)/matrix
+	$(CC) $(CFLAGS) -o $@ $< -lhiredis
 
 $(BUILD)/bench/%: tools/bench/%.c | $(BUILD)/bench
 	$(CC) $(CFLAGS) -o $@ $< -lpthread
@@ -97,10 +103,15 @@ unit-tsan: $(BUILD)/tsan/unit_tests
 integration: all
 	HC_BUILD=$(abspath $(BUILD)) tests/integration/run.sh
 
+# Real servers (redis, memcached, nginx, socat, ncat, PostgreSQL) and real clients.
+matrix: all $(BUILD)/matrix/hiredis_ping
+	HC_BUILD=$(abspath $(BUILD)) tests/matrix/run.sh
+
 check: deps
 	$(MAKE) all
 	$(MAKE) unit unit-asan unit-tsan
 	$(MAKE) integration
+	$(MAKE) matrix
 
 demo: deps
 	$(MAKE) all

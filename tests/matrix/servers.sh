@@ -1,0 +1,134 @@
+# shellcheck shell=bash disable=SC2034 # the variables are read by run.sh and cases.sh
+# tests/matrix/servers.sh — the real servers of the matrix, each configured to
+# close idle connections after 1-2 s.  Sourced by run.sh after
+# tests/integration/lib.sh (hc_pick_port, hc_start, $T, $HOST).
+#
+# srv_NAME starts server NAME on 127.0.0.1 in its own process group (stopped
+# by pgid when the driver exits) and sets, for the driver and the cases:
+#   PORT[NAME]     where it listens
+#   VERSION[NAME]  its version, as the server reports it
+#   SETTING[NAME]  the idle setting it runs with (for the report)
+#   PROTO[NAME]    closewatch.py's hello for it
+# It returns non-zero if the server does not listen within 10 s; its log is
+# then in $T/srv_NAME.out and $T/srv_NAME.err.
+
+declare -gA PORT VERSION SETTING PROTO
+
+# m_wait_listen PORT [SECS]: true once something listens on PORT.
+m_wait_listen() {
+    local i
+    for ((i = 0; i < ${2:-10} * 50; i++)); do
+        hc_listening "$1" && return 0
+        sleep 0.02
+    done
+    return 1
+}
+
+# m_pg_bindir: the newest PostgreSQL server directory Debian installed.
+m_pg_bindir() {
+    local dirs=(/usr/lib/postgresql/*/bin)
+    [ -d "${dirs[0]}" ] || return 1
+    printf '%s\n' "${dirs[@]}" | sort -V | tail -n 1
+}
+
+srv_redis() {
+    hc_pick_port 'PORT[redis]'
+    SETTING[redis]='--timeout 1'
+    PROTO[redis]=redis
+    VERSION[redis]=$(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')
+    mkdir -p "$T/redis"
+    hc_start srv_redis redis-server --port "${PORT[redis]}" --bind "$HOST" --timeout 1 \
+        --save '' --appendonly no --dir "$T/redis" --protected-mode no
+    m_wait_listen "${PORT[redis]}"
+}
+
+# memcached's idle thread wakes about once per idle_timeout + 1 s and needs the
+# connection idle for more than idle_timeout whole seconds: it closes between 1
+# and about 4 s here (closewatch measures it; the gap follows the measurement).
+srv_memcached() {
+    hc_pick_port 'PORT[memcached]'
+    SETTING[memcached]='-o idle_timeout=1'
+    PROTO[memcached]=memcached
+    VERSION[memcached]=$(memcached -V | awk '{ print $2 }')
+    hc_start srv_memcached memcached -l "$HOST" -p "${PORT[memcached]}" -U 0 -m 16 \
+        -u "$(id -un)" -o idle_timeout=1
+    m_wait_listen "${PORT[memcached]}"
+}
+
+# One process (no master, no workers), so its pid is the server; a tiny page.
+srv_nginx() {
+    local d=$T/nginx
+    hc_pick_port 'PORT[nginx]'
+    SETTING[nginx]='keepalive_timeout 1s'
+    PROTO[nginx]=http
+    VERSION[nginx]=$(nginx -v 2>&1 | sed -n 's|.*nginx/||p')
+    mkdir -p "$d/html" "$d/tmp"
+    printf 'hello from nginx\n' >"$d/html/index.html"
+    cat >"$d/nginx.conf" <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/error.log;
+events { worker_connections 256; }
+http {
+    access_log off;
+    keepalive_timeout 1s;
+    client_body_temp_path $d/tmp;
+    proxy_temp_path $d/tmp;
+    fastcgi_temp_path $d/tmp;
+    uwsgi_temp_path $d/tmp;
+    scgi_temp_path $d/tmp;
+    server { listen $HOST:${PORT[nginx]}; root $d/html; }
+}
+EOF
+    hc_start srv_nginx nginx -c "$d/nginx.conf" -p "$d" -e "$d/error.log"
+    m_wait_listen "${PORT[nginx]}"
+}
+
+# An echo server (cat per connection) that closes a connection idle for 1 s.
+srv_socat() {
+    hc_pick_port 'PORT[socat]'
+    SETTING[socat]='-T 1 ... EXEC:cat'
+    PROTO[socat]='echo'
+    VERSION[socat]=$(socat -V | sed -n 's/^socat version \([^ ]*\).*/\1/p')
+    hc_start srv_socat socat -T 1 "TCP-LISTEN:${PORT[socat]},bind=$HOST,reuseaddr,fork" EXEC:cat
+    m_wait_listen "${PORT[socat]}"
+}
+
+# The seed's server.  ncat serves one connection at a time and its idle timer
+# ends the whole process, so every client run gets its own respawn loop
+# (hc_start_ncat_loop); this one is for closewatch.
+srv_ncat() {
+    hc_pick_port 'PORT[ncat]'
+    SETTING[ncat]='-l -i 2 (respawn loop)'
+    PROTO[ncat]=silent
+    VERSION[ncat]=$(ncat --version 2>&1 | sed -n 's/^Ncat: Version \([^ ]*\).*/\1/p')
+    hc_spawn_ncat_loop srv_ncat "${PORT[ncat]}" 2
+    m_wait_listen "${PORT[ncat]}"
+}
+
+# initdb into the driver's temp dir, trust authentication for user "hc",
+# TCP only.  PostgreSQL refuses to run as root: as root, it runs as the
+# `postgres` user the Debian package creates.
+srv_postgres() {
+    local bin d=$T/postgres
+    local -a as=()
+    hc_pick_port 'PORT[postgres]'
+    SETTING[postgres]='idle_session_timeout=1s'
+    PROTO[postgres]=postgres
+    bin=$(m_pg_bindir) || { echo "srv_postgres: no /usr/lib/postgresql/*/bin (make deps)"; return 1; }
+    VERSION[postgres]=$("$bin/postgres" --version | awk '{ print $3 }')
+    mkdir -p "$d"
+    if [ "$(id -u)" = 0 ]; then
+        as=(runuser -u postgres --)
+        chmod 711 "$T"
+        chown postgres "$d" || return 1
+    fi
+    "${as[@]}" "$bin/initdb" -D "$d/data" -U hc --auth=trust --no-sync -E UTF8 \
+        >"$T/srv_postgres.initdb" 2>&1 || { cat "$T/srv_postgres.initdb"; return 1; }
+    hc_start srv_postgres "${as[@]}" "$bin/postgres" -D "$d/data" -p "${PORT[postgres]}" \
+        -c listen_addresses="$HOST" -c unix_socket_directories= -c fsync=off \
+        -c idle_session_timeout=1s
+    m_wait_listen "${PORT[postgres]}"
+}
