@@ -17,7 +17,10 @@
 #   hc_start_ncat_loop NAME PORT [IDLE]
 #                             `ncat -l 127.0.0.1 PORT -i IDLE` in a respawn loop
 #                             (hc_spawn_ncat_loop: the same, without waiting)
-#   hc_wait_port PORT [SECS]  wait until something listens on PORT
+#   hc_wait_port PORT [SECS]  wait until something listens on PORT (or fail)
+#   hc_listens_within PORT [SECS]   the same, returning false instead
+#   hc_wait_for SECS CMD...   wait until CMD succeeds
+#   hc_stop_servers [FROM]    stop the servers started so far (from the FROM-th)
 #   hc_run_plain NAME [VAR=VAL...] CMD...   run a client without the shim
 #   hc_run_shim  NAME [VAR=VAL...] CMD...   same under LD_PRELOAD, with
 #                             HALFCLOSE_STATS=$T/NAME.stats
@@ -43,28 +46,31 @@ HC_TESTS=$HC_ROOT/tests
 PY=/usr/bin/python3
 HOST=127.0.0.1
 HC_TEST_NAME=$(basename "$0" .sh)
-HC_LOCKDIR=${TMPDIR:-/tmp}/halfclose-test-ports
+HC_LOCKDIR=${TMPDIR:-/tmp}/halfclose-test-ports-$(id -u) # per user: lock files are 0644
 T=$(mktemp -d "${TMPDIR:-/tmp}/hc-$HC_TEST_NAME.XXXXXX") || exit 1
 
 HC_FAILED=0
 HC_CHECKS=0
 HC_PGIDS=()
+HC_CLIENT=
 RC=0 OUT='' ERR='' STATS=''
 
 # Never let the caller's environment leak a preload or a HALFCLOSE_* setting
-# into a run: both run helpers start from an environment cleaned of these.
-HC_ENV_CLEAN=(env -u LD_PRELOAD)
+# into a client, a server or a tool: nothing this shell starts gets them
+# unless a run helper sets them.
+unset LD_PRELOAD
 for _v in $(compgen -e); do
-    case $_v in HALFCLOSE_*) HC_ENV_CLEAN+=(-u "$_v") ;; esac
+    case $_v in HALFCLOSE_*) unset "$_v" ;; esac
 done
 unset _v
 
 hc_log() { printf '%s\n' "$*"; }
 
 # hc_stop_servers [FROM]: kill the process groups of the servers hc_start
-# started (from the FROM-th on, default all): TERM, then KILL 0.2 s later.
+# started (from the FROM-th on, default all) and of a client still running:
+# TERM, then KILL 0.2 s later.
 hc_stop_servers() {
-    local -a pgids=("${HC_PGIDS[@]:${1:-0}}")
+    local -a pgids=("${HC_PGIDS[@]:${1:-0}}" ${HC_CLIENT:+"$HC_CLIENT"})
     local pg
     ((${#pgids[@]})) || return 0
     for pg in "${pgids[@]}"; do
@@ -183,15 +189,35 @@ hc_spawn_ncat_loop() {
         _ "$port" "$idle" "$T/$name.stdin"
 }
 
-# hc_wait_port PORT [SECS]: wait (default at most 5 s) until PORT listens.
+# hc_wait_port PORT [SECS]: wait (default at most 5 s) until PORT listens;
+# if nothing does, say so and end the test (failed).
 hc_wait_port() {
-    local port=$1 secs=${2:-5} i
-    for ((i = 0; i < secs * 50; i++)); do
-        hc_listening "$port" && return 0
+    hc_listens_within "$@" && return 0
+    hc_log "lib.sh: nothing listens on port $1 after ${2:-5}s"
+    exit 1
+}
+
+# hc_listens_within PORT [SECS]: true as soon as PORT listens, false if it
+# still does not after SECS (default 5).
+hc_listens_within() {
+    local i
+    for ((i = 0; i < ${2:-5} * 50; i++)); do
+        hc_listening "$1" && return 0
         sleep 0.02
     done
-    hc_log "lib.sh: nothing listens on port $port after ${secs}s"
-    exit 1
+    return 1
+}
+
+# hc_wait_for SECS CMD...: true as soon as CMD succeeds (tried every 50 ms),
+# false if it still fails after SECS.
+hc_wait_for() {
+    local secs=$1 i
+    shift
+    for ((i = 0; i < secs * 20; i++)); do
+        "$@" && return 0
+        sleep 0.05
+    done
+    "$@"
 }
 
 # --- running clients ---------------------------------------------------------
@@ -218,7 +244,7 @@ hc_describe_rc() {
 hc_run() {
     local mode=$1 name=$2 t0 t1
     shift 2
-    local -a envv=("${HC_ENV_CLEAN[@]}")
+    local -a envv=(env)
     OUT=$T/$name.out ERR=$T/$name.err STATS=
     if [ "$mode" = shim ]; then
         STATS=$T/$name.stats
@@ -227,8 +253,14 @@ hc_run() {
     fi
     hc_log "+ [$mode] $*"
     t0=$(date +%s%N)
-    timeout -k 2 "${HC_RUN_TIMEOUT:-40}" "${envv[@]}" "$@" <"${HC_STDIN:-/dev/null}" >"$OUT" 2>"$ERR"
+    # In the background and waited for, so that a signal to this shell is
+    # handled at once (hc_cleanup then stops the client: timeout leads its
+    # own process group).
+    timeout -k 2 "${HC_RUN_TIMEOUT:-40}" "${envv[@]}" "$@" <"${HC_STDIN:-/dev/null}" >"$OUT" 2>"$ERR" &
+    HC_CLIENT=$!
+    wait "$HC_CLIENT"
     RC=$?
+    HC_CLIENT=
     t1=$(date +%s%N)
     hc_show_file "$OUT" stdout
     hc_show_file "$ERR" stderr

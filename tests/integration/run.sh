@@ -15,13 +15,6 @@ export HC_BUILD
 jobs_max=${HC_JOBS:-4}
 per_test_timeout=${HC_TEST_TIMEOUT:-100}
 
-# A preload or HALFCLOSE_* setting in the caller's environment must not reach
-# the servers and tools the tests start.
-unset LD_PRELOAD
-for v in $(compgen -e); do
-    case $v in HALFCLOSE_*) unset "$v" ;; esac
-done
-
 tests=()
 if [ $# -gt 0 ]; then
     for n in "$@"; do

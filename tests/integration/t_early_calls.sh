@@ -100,7 +100,7 @@ hc_require_shim
 
 # init_order PRELOAD: the "calling init" lines of the loader for the two libraries.
 init_order() {
-    "${HC_ENV_CLEAN[@]}" LD_DEBUG=files "LD_PRELOAD=$1" /bin/true 2>&1 |
+    env LD_DEBUG=files "LD_PRELOAD=$1" /bin/true 2>&1 |
         sed -n 's/.*calling init: //p' | grep -E 'early\.so|libhalfclose\.so' |
         sed 's|.*/||' | tr '\n' ' '
 }

@@ -29,6 +29,8 @@ hc_start_ncat_loop srv_ncat_shim "$P2"
 hc_run_shim seed_shim "$HC_CLIENTS/seed_client" "$HOST" "$P2"
 hc_assert_rc 0 seed_client
 hc_assert_contains "$OUT" "writen to server = Halo2" "seed_client output"
+# ncat may still be writing what it got when the client exits
+hc_wait_for 2 grep -qx HaloHalo2 "$T/srv_ncat_shim.out"
 hc_assert_contains "$T/srv_ncat_shim.out" "Halo" "server output"
 hc_assert_contains "$T/srv_ncat_shim.out" "Halo2" "server output"
 hc_assert_count "$T/srv_ncat_shim.out" "Halo" 2 "server output"

@@ -22,7 +22,7 @@ m_close_kind() {
 
 # m_server_row SERVER: one row of the servers table.
 m_server_row() {
-    local s=$1 line kind after how does
+    local s=$1 line kind after how does close message
     line=$(head -n 1 "$T/close_$s" 2>/dev/null)
     after=$(sed -n 's/.* after_ms=\([0-9]*\)\.\.\([0-9]*\).*/\1–\2 ms/p' <<<"$line")
     kind=$(m_close_kind "$line")
@@ -49,7 +49,7 @@ m_server_row() {
 m_write_report() {
     local s c
     echo "<!-- written by tests/matrix/run.sh --update-readme; edit that, not this -->"
-    printf 'Measured by `make check` (tests/matrix) on %s, %s, Linux %s.\n\n' "$(date -u +%Y-%m-%d)" \
+    printf 'Measured by tests/matrix/run.sh (part of `make check`) on %s, %s, Linux %s.\n\n' "$(date -u +%Y-%m-%d)" \
         "$(. /etc/os-release && echo "$PRETTY_NAME")" "$(uname -r)"
     echo "Servers, started by the test on 127.0.0.1, and how each closed idle connections (closewatch.py):"
     echo

@@ -14,16 +14,6 @@
 
 declare -gA PORT VERSION SETTING PROTO
 
-# m_wait_listen PORT [SECS]: true once something listens on PORT.
-m_wait_listen() {
-    local i
-    for ((i = 0; i < ${2:-10} * 50; i++)); do
-        hc_listening "$1" && return 0
-        sleep 0.02
-    done
-    return 1
-}
-
 # m_pg_bindir: the newest PostgreSQL server directory Debian installed.
 m_pg_bindir() {
     local dirs=(/usr/lib/postgresql/*/bin)
@@ -39,12 +29,13 @@ srv_redis() {
     mkdir -p "$T/redis"
     hc_start srv_redis redis-server --port "${PORT[redis]}" --bind "$HOST" --timeout 1 \
         --save '' --appendonly no --dir "$T/redis" --protected-mode no
-    m_wait_listen "${PORT[redis]}"
+    hc_listens_within "${PORT[redis]}" 10
 }
 
-# memcached's idle thread wakes about once per idle_timeout + 1 s and needs the
-# connection idle for more than idle_timeout whole seconds: it closes between 1
-# and about 4 s here (closewatch measures it; the gap follows the measurement).
+# memcached's idle thread scans every connection (about 1 s), then sleeps up to
+# idle_timeout + 1 s, and closes a connection idle for more than idle_timeout
+# whole seconds: between 1 and about 4 s here (closewatch measures it; the gap
+# follows the measurement).
 srv_memcached() {
     hc_pick_port 'PORT[memcached]'
     SETTING[memcached]='-o idle_timeout=1'
@@ -52,7 +43,7 @@ srv_memcached() {
     VERSION[memcached]=$(memcached -V | awk '{ print $2 }')
     hc_start srv_memcached memcached -l "$HOST" -p "${PORT[memcached]}" -U 0 -m 16 \
         -u "$(id -un)" -o idle_timeout=1
-    m_wait_listen "${PORT[memcached]}"
+    hc_listens_within "${PORT[memcached]}" 10
 }
 
 # One process (no master, no workers), so its pid is the server; a tiny page.
@@ -83,7 +74,7 @@ http {
 }
 EOF
     hc_start srv_nginx nginx -c "$d/nginx.conf" -p "$d" -e "$d/error.log"
-    m_wait_listen "${PORT[nginx]}"
+    hc_listens_within "${PORT[nginx]}" 10
 }
 
 # An echo server (cat per connection) that closes a connection idle for 1 s.
@@ -93,7 +84,7 @@ srv_socat() {
     PROTO[socat]='echo'
     VERSION[socat]=$(socat -V | sed -n 's/^socat version \([^ ]*\).*/\1/p')
     hc_start srv_socat socat -T 1 "TCP-LISTEN:${PORT[socat]},bind=$HOST,reuseaddr,fork" EXEC:cat
-    m_wait_listen "${PORT[socat]}"
+    hc_listens_within "${PORT[socat]}" 10
 }
 
 # The seed's server.  ncat serves one connection at a time and its idle timer
@@ -105,12 +96,13 @@ srv_ncat() {
     PROTO[ncat]=silent
     VERSION[ncat]=$(ncat --version 2>&1 | sed -n 's/^Ncat: Version \([^ ]*\).*/\1/p')
     hc_spawn_ncat_loop srv_ncat "${PORT[ncat]}" 2
-    m_wait_listen "${PORT[ncat]}"
+    hc_listens_within "${PORT[ncat]}" 10
 }
 
 # initdb into the driver's temp dir, trust authentication for user "hc",
 # TCP only.  PostgreSQL refuses to run as root: as root, it runs as the
-# `postgres` user the Debian package creates.
+# `postgres` user the Debian package creates (so every directory above $T
+# must let it pass, as /tmp does).
 srv_postgres() {
     local bin d=$T/postgres
     local -a as=()
@@ -125,10 +117,11 @@ srv_postgres() {
         chmod 711 "$T"
         chown postgres "$d" || return 1
     fi
-    "${as[@]}" "$bin/initdb" -D "$d/data" -U hc --auth=trust --no-sync -E UTF8 \
-        >"$T/srv_postgres.initdb" 2>&1 || { cat "$T/srv_postgres.initdb"; return 1; }
+    # --no-locale: the caller's LANG may name a locale this machine lacks
+    "${as[@]}" "$bin/initdb" -D "$d/data" -U hc --auth=trust --no-sync --no-locale -E UTF8 \
+        >"$T/srv_postgres.initdb" 2>&1 || return 1
     hc_start srv_postgres "${as[@]}" "$bin/postgres" -D "$d/data" -p "${PORT[postgres]}" \
         -c listen_addresses="$HOST" -c unix_socket_directories= -c fsync=off \
         -c idle_session_timeout=1s
-    m_wait_listen "${PORT[postgres]}"
+    hc_listens_within "${PORT[postgres]}" 10
 }

@@ -7,7 +7,6 @@
 KIND names the client and what it asks:
     socket-redis      the `socket` module, inline "PING"        -> "+PONG"
     socket-memcached  the `socket` module, "version"            -> "VERSION ..."
-    socket-echo       the `socket` module, "req N"              -> the same line back
     http.client       http.client.HTTPConnection, GET /         -> 200
     urllib3           urllib3.PoolManager, GET /                -> 200
     redis-py          redis.Redis, PING                         -> True
@@ -44,7 +43,8 @@ def raise_failed(op, why):
 
 
 def socket_kind(request, check):
-    """A factory for a raw-socket client: one connection, request(n) -> bytes, check(n, line)."""
+    """A factory for a raw-socket client: one connection, request(n) -> bytes, check(n, line).
+    (An echo client is tests/clients/reqresp.py.)"""
     def factory(host, port):
         sock = socket.create_connection((host, port))
 
@@ -110,8 +110,6 @@ KINDS = {
                                  lambda n, line: line == b"+PONG\r\n"), None),
     "socket-memcached": (socket_kind(lambda n: b"version\r\n",
                                      lambda n, line: line.startswith(b"VERSION ")), None),
-    "socket-echo": (socket_kind(lambda n: f"req {n}\n".encode(),
-                                lambda n, line: line == f"req {n}\n".encode()), None),
     "http.client": (http_client, None),
     "urllib3": (urllib3_client, "urllib3"),
     "redis-py": (redis_py, "redis"),
