@@ -9,6 +9,12 @@
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+
+/* The keys are fds: small, dense integers. The fd itself spreads them over
+ * uthash's power-of-two buckets perfectly (consecutive fds, consecutive
+ * buckets) and costs nothing, where uthash's default (Jenkins) hash costs
+ * about 50 instructions on every managed read and write. */
+#define HASH_FUNCTION(keyptr, keylen, hashv) ((hashv) = (unsigned)*(const int *)(keyptr))
 #include <uthash.h>
 
 /* fds at or above this are never tracked (the kernel's default nr_open). */
