@@ -196,6 +196,16 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == 0) print "nan"; else printf 
 le() { awk -v x="$1" -v l="$2" 'BEGIN { print (x + 0 <= l + 0) ? "met" : "MISSED" }'; }
 ge() { awk -v x="$1" -v l="$2" 'BEGIN { print (x + 0 >= l + 0) ? "met" : "MISSED" }'; }
 
+# callgrind_ir PRELOAD CMD...: the user-space instructions of one run of CMD
+# (PRELOAD empty: without the shim), from callgrind; deterministic.
+callgrind_ir() {
+    local pre=$1 out=$T/cg.$RANDOM
+    shift
+    "${HC_ENV_CLEAN[@]}" ${pre:+LD_PRELOAD="$pre"} valgrind --tool=callgrind --callgrind-out-file="$out" \
+        "$@" >/dev/null 2>"$T/cg.err" || { cat "$T/cg.err" >&2; return 1; }
+    awk '/^summary:/ { print $2 }' "$out"
+}
+
 walltime() {
     local t0 t1
     t0=$(date +%s%N)

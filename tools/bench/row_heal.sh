@@ -8,7 +8,7 @@
 # reconnects), and without the shim the same requests fail (shown as info).
 . "$(dirname "$0")/lib.sh"
 
-ROUNDS=3 PER=10 IDLE_MS=1000 SLEEP_MS=1500
+ROUNDS=3 PER=20 IDLE_MS=1000 SLEEP_MS=1500
 [ "${HC_QUICK:-0}" = 1 ] && ROUNDS=1
 HL=$HC_BENCH/heal_latency ES=$HC_BENCH/echo_server
 for b in "$HL" "$ES"; do [ -x "$b" ] || die "missing $b"; done

@@ -14,18 +14,6 @@ WL=$HC_BENCH/write_loop
 [ -f "$HC_LIB" ] || die "missing $HC_LIB"
 command -v valgrind >/dev/null || die "valgrind not installed"
 
-# callgrind_ir PRELOAD TARGET N: total instructions of one write_loop run
-callgrind_ir() {
-    local pre=$1 target=$2 n=$3 out=$T/cg.$RANDOM
-    if [ -n "$pre" ]; then
-        "${HC_ENV_CLEAN[@]}" LD_PRELOAD="$pre" valgrind --tool=callgrind --callgrind-out-file="$out" \
-            "$WL" "$target" "$n" $SIZE >/dev/null 2>"$T/cg.err" || { cat "$T/cg.err" >&2; return 1; }
-    else
-        "${HC_ENV_CLEAN[@]}" valgrind --tool=callgrind --callgrind-out-file="$out" \
-            "$WL" "$target" "$n" $SIZE >/dev/null 2>"$T/cg.err" || { cat "$T/cg.err" >&2; return 1; }
-    fi
-    awk '/^summary:/ { print $2 }' "$out"
-}
 
 for target in /dev/null pipe file; do
     case $target in
@@ -46,8 +34,8 @@ for target in /dev/null pipe file; do
 
     n1=100000 n2=200000
     log "$name: callgrind at $n1 and $n2 writes, plain and shim"
-    ip1=$(callgrind_ir "" $target $n1) && ip2=$(callgrind_ir "" $target $n2) &&
-        is1=$(callgrind_ir "$HC_LIB" $target $n1) && is2=$(callgrind_ir "$HC_LIB" $target $n2) ||
+    ip1=$(callgrind_ir "" "$WL" $target $n1 $SIZE) && ip2=$(callgrind_ir "" "$WL" $target $n2 $SIZE) &&
+        is1=$(callgrind_ir "$HC_LIB" "$WL" $target $n1 $SIZE) && is2=$(callgrind_ir "$HC_LIB" "$WL" $target $n2 $SIZE) ||
         die "callgrind failed ($target)"
     log "  Ir plain $ip1 $ip2, shim $is1 $is2"
     read -r pw sw added < <(awk -v a="$ip1" -v b="$ip2" -v c="$is1" -v d="$is2" -v n=$n1 'BEGIN {
