@@ -444,8 +444,9 @@ static enum hc_write_action decide(struct hc_conn *c, uint64_t quiet_ns)
 	v = hc_probe(c->fd, &probe_why);
 	hc_log(HC_LOG_DEBUG, "fd %d probed after %llu ms quiet: %s", c->fd, (unsigned long long)(quiet_ns / 1000000),
 	       hc_verdict_name(v));
+	/* Never retire under a reader: it would wait on the old connection forever. */
 	retire = v == HC_ALIVE && hc_cfg.max_idle_ms > 0 && quiet_ns >= (uint64_t)hc_cfg.max_idle_ms * 1000000u &&
-		 quiet_ns >= (uint64_t)hc_cfg.min_idle_ms * 1000000u;
+		 quiet_ns >= (uint64_t)hc_cfg.min_idle_ms * 1000000u && !hc_read_in_progress(c->fd);
 	if (v != HC_STALE && v != HC_STALE_UNREAD && !retire)
 		return HC_WRITE_PROCEED;
 	if (socket_inode(c->fd) != c->ino) {
@@ -478,6 +479,10 @@ static enum hc_write_action decide(struct hc_conn *c, uint64_t quiet_ns)
 	if (quiet_ns < (uint64_t)hc_cfg.min_idle_ms * 1000000u)
 		/* Died while in use: a reply may be owed for a request we cannot see. */
 		return fail_stale(c, why, quiet_ns, "too recently active to swap");
+	if (hc_read_in_progress(c->fd))
+		/* That reader holds the old connection and is about to see its EOF:
+		 * the program learns of the close there, and nothing is sent here. */
+		return fail_stale(c, why, quiet_ns, "another thread is reading it");
 	if (!heal(c, why, quiet_ns, &err)) {
 		snprintf(because, sizeof(because), "reconnect failed (%s)", strerror(err));
 		return fail_stale(c, why, quiet_ns, because);

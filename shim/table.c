@@ -10,6 +10,7 @@
 _Atomic uint64_t hc_known_bits[HC_FD_LIMIT / 64];
 _Atomic uint64_t hc_managed_bits[HC_FD_LIMIT / 64];
 _Atomic uint64_t hc_epoll_bits[HC_FD_LIMIT / 64];
+_Atomic uint16_t hc_reading[HC_FD_LIMIT]; /* 2 MiB of bss: only the pages of used fds are ever touched */
 
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hc_conn *table; /* uthash head */
@@ -215,7 +216,13 @@ void hc_table_atfork_parent(void) { pthread_mutex_unlock(&table_lock); }
 
 void hc_table_atfork_child(void)
 {
+	struct hc_conn *c, *tmp;
+
 	/* The child has one thread; the lock it inherited is ours but may not be
 	 * unlockable there by POSIX rules: start a fresh one. */
 	pthread_mutex_init(&table_lock, NULL);
+	/* The parent's readers did not come along. */
+	HASH_ITER(hh, table, c, tmp) {
+		atomic_store(&hc_reading[c->fd], 0);
+	}
 }

@@ -86,6 +86,28 @@ static inline bool hc_bit_test(_Atomic uint64_t *bits, int fd)
 	       (atomic_load_explicit(&bits[(unsigned)fd / 64], memory_order_relaxed) >> ((unsigned)fd % 64)) & 1;
 }
 
+/* Per fd: how many threads are inside a read on it right now (counted for
+ * managed fds only, without the lock). A socket another thread is reading
+ * must not be swapped: that reader holds the old connection. */
+extern _Atomic uint16_t hc_reading[HC_FD_LIMIT];
+
+static inline void hc_read_begin(int fd)
+{
+	if ((unsigned)fd < HC_FD_LIMIT)
+		atomic_fetch_add(&hc_reading[fd], 1);
+}
+
+static inline void hc_read_end(int fd)
+{
+	if ((unsigned)fd < HC_FD_LIMIT)
+		atomic_fetch_sub(&hc_reading[fd], 1);
+}
+
+static inline bool hc_read_in_progress(int fd)
+{
+	return (unsigned)fd < HC_FD_LIMIT && atomic_load(&hc_reading[fd]) != 0;
+}
+
 /* The "not mine" check of every wrapper: no lock, no syscall. */
 static inline bool hc_fd_known(int fd) { return hc_bit_test(hc_known_bits, fd); }
 static inline bool hc_fd_managed(int fd) { return hc_bit_test(hc_managed_bits, fd); }

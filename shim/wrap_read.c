@@ -1,7 +1,8 @@
 /* wrap_read.c - interposed read family, fortified variants included: a read
  * marks a request boundary; EOF or a reset seen by the program ends management.
  * The size asked for matters only when 0 came back (EOF or an empty read), so
- * the program's iovecs are only walked then, after the kernel accepted them. */
+ * the program's iovecs are only walked then, after the kernel accepted them.
+ * Each read of a managed fd is counted while it runs (hc_read_begin/end). */
 #define _GNU_SOURCE
 #include <sys/socket.h>
 #include <unistd.h>
@@ -18,7 +19,11 @@ static size_t iov_total(const struct iovec *iov, size_t cnt)
 
 static HC_COLD ssize_t managed_read(int fd, void *buf, size_t n)
 {
-	ssize_t ret = HC_REAL(read)(fd, buf, n);
+	ssize_t ret;
+
+	hc_read_begin(fd);
+	ret = HC_REAL(read)(fd, buf, n);
+	hc_read_end(fd);
 	hc_after_read(fd, n, ret);
 	return ret;
 }
@@ -32,7 +37,11 @@ HC_EXPORT ssize_t read(int fd, void *buf, size_t n)
 
 static HC_COLD ssize_t managed_read_chk(int fd, void *buf, size_t n, size_t buflen)
 {
-	ssize_t ret = HC_REAL(read_chk)(fd, buf, n, buflen);
+	ssize_t ret;
+
+	hc_read_begin(fd);
+	ret = HC_REAL(read_chk)(fd, buf, n, buflen);
+	hc_read_end(fd);
 	hc_after_read(fd, n, ret);
 	return ret;
 }
@@ -46,7 +55,11 @@ HC_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 
 static HC_COLD ssize_t managed_readv(int fd, const struct iovec *iov, int cnt)
 {
-	ssize_t ret = HC_REAL(readv)(fd, iov, cnt);
+	ssize_t ret;
+
+	hc_read_begin(fd);
+	ret = HC_REAL(readv)(fd, iov, cnt);
+	hc_read_end(fd);
 	hc_after_read(fd, ret == 0 && cnt > 0 ? iov_total(iov, (size_t)cnt) : 0, ret);
 	return ret;
 }
@@ -62,7 +75,11 @@ HC_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 static HC_COLD ssize_t managed_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from,
 				     socklen_t *fromlen)
 {
-	ssize_t ret = HC_REAL(recvfrom)(fd, buf, n, flags, from, fromlen);
+	ssize_t ret;
+
+	hc_read_begin(fd);
+	ret = HC_REAL(recvfrom)(fd, buf, n, flags, from, fromlen);
+	hc_read_end(fd);
 	hc_after_read(fd, n, ret);
 	return ret;
 }
@@ -83,7 +100,11 @@ HC_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockad
 
 static HC_COLD ssize_t managed_recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 {
-	ssize_t ret = HC_REAL(recv_chk)(fd, buf, n, buflen, flags);
+	ssize_t ret;
+
+	hc_read_begin(fd);
+	ret = HC_REAL(recv_chk)(fd, buf, n, buflen, flags);
+	hc_read_end(fd);
 	hc_after_read(fd, n, ret);
 	return ret;
 }
@@ -98,7 +119,11 @@ HC_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int fla
 static HC_COLD ssize_t managed_recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
 					 struct sockaddr *from, socklen_t *fromlen)
 {
-	ssize_t ret = HC_REAL(recvfrom_chk)(fd, buf, n, buflen, flags, from, fromlen);
+	ssize_t ret;
+
+	hc_read_begin(fd);
+	ret = HC_REAL(recvfrom_chk)(fd, buf, n, buflen, flags, from, fromlen);
+	hc_read_end(fd);
 	hc_after_read(fd, n, ret);
 	return ret;
 }
@@ -113,7 +138,11 @@ HC_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int
 
 static HC_COLD ssize_t managed_recvmsg(int fd, struct msghdr *msg, int flags)
 {
-	ssize_t ret = HC_REAL(recvmsg)(fd, msg, flags);
+	ssize_t ret;
+
+	hc_read_begin(fd);
+	ret = HC_REAL(recvmsg)(fd, msg, flags);
+	hc_read_end(fd);
 	hc_after_read(fd, ret == 0 ? iov_total(msg->msg_iov, msg->msg_iovlen) : 0, ret);
 	return ret;
 }

@@ -314,6 +314,41 @@ START_TEST(stale_in_active_use_fails_with_epipe_and_sends_nothing)
 }
 END_TEST
 
+START_TEST(stale_socket_another_thread_is_reading_is_not_swapped)
+{
+	/* A thread inside read() holds the old connection (the wrappers count it
+	 * with hc_read_begin/end); a swap would leave it there. */
+	struct scene s = scene_open();
+	scene_serve_then_idle_out(&s);
+	hc_read_begin(s.fd);
+
+	ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), -1);
+	ck_assert_int_eq(errno, EPIPE);
+	ck_assert(!listener_has_a_connection(s.listener));
+	assert_stat(reconnects, 0);
+	assert_stat(reconnect_failures, 1);
+	hc_read_end(s.fd);
+	scene_close(&s);
+}
+END_TEST
+
+START_TEST(max_idle_never_retires_a_connection_another_thread_is_reading)
+{
+	hc_cfg.max_idle_ms = 20;
+	struct scene s = scene_open();
+	exchange(s.fd, s.server);
+	sleep_ms(40);
+	hc_read_begin(s.fd);
+
+	ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), 7);
+	assert_received(s.server, "GET k\r\n"); /* on the old connection, where the reader waits */
+	ck_assert(!listener_has_a_connection(s.listener));
+	assert_stat(retired, 0);
+	hc_read_end(s.fd);
+	scene_close(&s);
+}
+END_TEST
+
 START_TEST(failed_reconnect_fails_the_write_with_epipe)
 {
 	struct scene s = scene_open();
@@ -1053,6 +1088,10 @@ Suite *conn_suite(void)
 	tcase_add_test(tc, max_idle_never_retires_a_connection_with_unread_data);
 	tcase_add_test(tc, failed_retirement_keeps_the_old_connection_and_is_no_reconnect_failure);
 	tcase_add_test(tc, fd_created_by_accept_forgets_what_an_unseen_close_left);
+
+	tc = conn_tcase(s, "threads");
+	tcase_add_test(tc, stale_socket_another_thread_is_reading_is_not_swapped);
+	tcase_add_test(tc, max_idle_never_retires_a_connection_another_thread_is_reading);
 
 	tc = conn_tcase(s, "counters");
 	tcase_add_test(tc, unreplayable_option_set_before_connect_counts_as_passthrough);
