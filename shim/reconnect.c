@@ -72,9 +72,20 @@ static void sleep_ms(unsigned ms)
 		;
 }
 
-/* dup3 dropped the old socket's epoll registrations with it (the kernel keys
- * them by file): add each again, same events, same data, so the event loop is
- * woken for the new connection as it would have been for the old one. */
+/* Takes fd's registrations out of the program's epoll sets while fd still
+ * names the old socket. The kernel keys them by file and drops them when the
+ * file goes away, which dup3 alone does only if nothing else holds the old
+ * socket; a forked child may: left live, they would go on reporting the dead
+ * connection's EOF under the number of the new one. */
+static void remove_epoll(const struct hc_conn *c)
+{
+	for (unsigned i = 0; i < c->nregs; i++)
+		HC_REAL(epoll_ctl)(c->regs[i].epfd, EPOLL_CTL_DEL, c->fd, NULL);
+}
+
+/* Adds each registration again for whatever socket fd names now, same events,
+ * same data, so the event loop is woken for the new connection as it was for
+ * the old one (or, if the swap failed, for the old one as before). */
 static void readd_epoll(const struct hc_conn *c)
 {
 	for (unsigned i = 0; i < c->nregs; i++) {
@@ -105,12 +116,15 @@ int hc_reconnect(const struct hc_conn *c, const struct hc_config *cfg, int *err)
 	if (e != 0)
 		goto out;
 	/* Status flags as the program last set them (O_NONBLOCK included or not). */
-	if (HC_REAL(fcntl)(s, F_SETFL, c->status_flags) != 0 ||
-	    HC_REAL(dup3)(s, c->fd, (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0)
+	if (HC_REAL(fcntl)(s, F_SETFL, c->status_flags) != 0) {
 		e = errno;
-	HC_REAL(close)(s);
-	if (e == 0)
+	} else {
+		remove_epoll(c);
+		if (HC_REAL(dup3)(s, c->fd, (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0)
+			e = errno;
 		readd_epoll(c);
+	}
+	HC_REAL(close)(s);
 out:
 	*err = e;
 	errno = saved;
