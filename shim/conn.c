@@ -141,8 +141,10 @@ void hc_on_socket(int fd, int domain, int type, int protocol)
 
 	/* TCP (and MPTCP, which falls back to it); not SCTP's one-to-one sockets. */
 	if ((domain != AF_INET && domain != AF_INET6) || (type & 0xf) != SOCK_STREAM ||
-	    (protocol != 0 && protocol != IPPROTO_TCP && protocol != IPPROTO_MPTCP) || !hc_active())
+	    (protocol != 0 && protocol != IPPROTO_TCP && protocol != IPPROTO_MPTCP) || !hc_active()) {
+		hc_on_fd_created(fd); /* not ours, but the number may be known from an unseen close */
 		return;
+	}
 	conn_lock(fd, &saved);
 	c = hc_table_add(fd); /* replaces what a close we never saw left behind */
 	if (c != NULL) {

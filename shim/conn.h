@@ -22,8 +22,11 @@ bool hc_active(void);
 uint64_t hc_now_ns(void);
 
 void hc_on_socket(int fd, int domain, int type, int protocol);
-/* fd was just created by a call that is not socket() (accept, accept4): forget
- * whatever a close we never saw left at that number, socket entry or epoll fd. */
+/* fd was just created by a call other than a TCP socket() (accept, accept4,
+ * epoll_create[1], a socket we do not manage): forget whatever a close we
+ * never saw left at that number, socket entry or epoll fd. Other new fds
+ * (files, pipes) are not hooked: before acting on a socket the library checks
+ * that the fd is still that socket (its inode). */
 void hc_on_fd_created(int fd);
 void hc_on_setsockopt(int fd, int level, int name, const void *val, socklen_t len);
 void hc_on_bind(int fd, const struct sockaddr *sa, socklen_t len);

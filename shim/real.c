@@ -51,6 +51,16 @@ static int sys_dup(int fd) { return (int)syscall(SYS_dup, fd); }
 static int sys_dup2(int a, int b) { return (int)syscall(SYS_dup2, a, b); }
 static int sys_dup3(int a, int b, int f) { return (int)syscall(SYS_dup3, a, b, f); }
 static int sys_epoll_ctl(int ep, int op, int fd, struct epoll_event *ev) { return (int)syscall(SYS_epoll_ctl, ep, op, fd, ev); }
+static int sys_epoll_create1(int flags) { return (int)syscall(SYS_epoll_create1, flags); }
+/* epoll_create's size is only checked, as the kernel does (not every arch has the old call). */
+static int sys_epoll_create(int size)
+{
+	if (size <= 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return sys_epoll_create1(0);
+}
 static ssize_t sys_write(int fd, const void *b, size_t n) { return syscall(SYS_write, fd, b, n); }
 static ssize_t sys_writev(int fd, const struct iovec *v, int n) { return syscall(SYS_writev, fd, v, n); }
 static ssize_t sys_sendto(int fd, const void *b, size_t n, int fl, const struct sockaddr *a, socklen_t l)
@@ -92,7 +102,8 @@ static const struct hc_real_fns fallback = {
 	.socket = sys_socket, .connect = sys_connect, .setsockopt = sys_setsockopt, .bind = sys_bind,
 	.fcntl = sys_fcntl, .fcntl64 = sys_fcntl, .ioctl = sys_ioctl, .shutdown = sys_shutdown,
 	.close = sys_close, .close_range = sys_close_range, .dup = sys_dup, .dup2 = sys_dup2,
-	.dup3 = sys_dup3, .closefrom = sys_closefrom, .epoll_ctl = sys_epoll_ctl, .accept = sys_accept, .accept4 = sys_accept4, .write = sys_write, .writev = sys_writev, .send = sys_send,
+	.dup3 = sys_dup3, .closefrom = sys_closefrom, .epoll_ctl = sys_epoll_ctl,
+	.epoll_create = sys_epoll_create, .epoll_create1 = sys_epoll_create1, .accept = sys_accept, .accept4 = sys_accept4, .write = sys_write, .writev = sys_writev, .send = sys_send,
 	.sendto = sys_sendto, .sendmsg = sys_sendmsg, .sendmmsg = sys_sendmmsg, .read = sys_read,
 	.readv = sys_readv, .recv = sys_recv, .recvfrom = sys_recvfrom, .recvmsg = sys_recvmsg,
 	.read_chk = sys_read_chk, .recv_chk = sys_recv_chk, .recvfrom_chk = sys_recvfrom_chk,
@@ -140,6 +151,8 @@ static void bind_all(void)
 	BIND(accept, "accept");
 	BIND(accept4, "accept4");
 	BIND(epoll_ctl, "epoll_ctl");
+	BIND(epoll_create, "epoll_create");
+	BIND(epoll_create1, "epoll_create1");
 	BIND(dup, "dup");
 	BIND(dup2, "dup2");
 	BIND(dup3, "dup3");

@@ -28,6 +28,8 @@ struct hc_real_fns {
 	int (*dup2)(int, int);
 	int (*dup3)(int, int, int);
 	int (*epoll_ctl)(int, int, int, struct epoll_event *);
+	int (*epoll_create)(int);
+	int (*epoll_create1)(int);
 	ssize_t (*write)(int, const void *, size_t);
 	ssize_t (*writev)(int, const struct iovec *, int);
 	ssize_t (*send)(int, const void *, size_t, int);

@@ -1,5 +1,6 @@
-/* wrap_epoll.c - interposed epoll_ctl: the registrations of managed sockets are
- * recorded so that a swap can re-add them (dup3 drops them silently). */
+/* wrap_epoll.c - interposed epoll calls: the registrations of managed sockets
+ * are recorded so that a swap can carry them over, and a new epoll instance
+ * forgets what an unseen close of its number left behind. */
 #define _GNU_SOURCE
 #include <sys/epoll.h>
 
@@ -10,5 +11,23 @@ HC_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	int ret = HC_REAL(epoll_ctl)(epfd, op, fd, ev);
 	if (ret == 0 && hc_fd_known(fd))
 		hc_on_epoll_ctl(epfd, op, fd, ev);
+	return ret;
+}
+
+/* A registration recorded for an epoll fd closed behind our back must never
+ * be re-added to the instance that now has its number. */
+HC_EXPORT int epoll_create(int size)
+{
+	int ret = HC_REAL(epoll_create)(size);
+	if (ret >= 0)
+		hc_on_fd_created(ret);
+	return ret;
+}
+
+HC_EXPORT int epoll_create1(int flags)
+{
+	int ret = HC_REAL(epoll_create1)(flags);
+	if (ret >= 0)
+		hc_on_fd_created(ret);
 	return ret;
 }

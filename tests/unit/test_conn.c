@@ -946,6 +946,22 @@ START_TEST(fd_created_by_accept_forgets_what_an_unseen_close_left)
 }
 END_TEST
 
+START_TEST(udp_socket_at_a_number_an_unseen_close_left_forgets_it)
+{
+	struct sockaddr_in addr;
+	int l = listen_loopback(&addr);
+	int fd = app_connect(&addr); /* managed, then closed without a hook */
+	ck_assert_int_eq(syscall(SYS_close, fd), 0);
+
+	int u = socket(AF_INET, SOCK_DGRAM, 0); /* the lowest free number again */
+	ck_assert_int_eq(u, fd);
+	hc_on_socket(u, AF_INET, SOCK_DGRAM, 0);
+	ck_assert(!hc_fd_known(u));
+	close(u);
+	close(l);
+}
+END_TEST
+
 START_TEST(sctp_sockets_are_not_tracked)
 {
 	/* SCTP's one-to-one style is SOCK_STREAM too; a TCP socket stands in where
@@ -1088,6 +1104,7 @@ Suite *conn_suite(void)
 	tcase_add_test(tc, max_idle_never_retires_a_connection_with_unread_data);
 	tcase_add_test(tc, failed_retirement_keeps_the_old_connection_and_is_no_reconnect_failure);
 	tcase_add_test(tc, fd_created_by_accept_forgets_what_an_unseen_close_left);
+	tcase_add_test(tc, udp_socket_at_a_number_an_unseen_close_left_forgets_it);
 
 	tc = conn_tcase(s, "threads");
 	tcase_add_test(tc, stale_socket_another_thread_is_reading_is_not_swapped);
