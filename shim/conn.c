@@ -439,16 +439,15 @@ static enum hc_write_action decide(struct hc_conn *c, uint64_t quiet_ns)
 	const char *probe_why;
 	char why[64], addr[64], because[96];
 	enum hc_verdict v;
-	bool retire;
+	bool retire, healed;
 	int err;
 
 	HC_COUNT(probes);
 	v = hc_probe(c->fd, &probe_why);
 	hc_log(HC_LOG_DEBUG, "fd %d probed after %llu ms quiet: %s", c->fd, (unsigned long long)(quiet_ns / 1000000),
 	       hc_verdict_name(v));
-	/* Never retire under a reader: it would wait on the old connection forever. */
 	retire = v == HC_ALIVE && hc_cfg.max_idle_ms > 0 && quiet_ns >= (uint64_t)hc_cfg.max_idle_ms * 1000000u &&
-		 quiet_ns >= (uint64_t)hc_cfg.min_idle_ms * 1000000u && !hc_read_in_progress(c->fd);
+		 quiet_ns >= (uint64_t)hc_cfg.min_idle_ms * 1000000u;
 	if (v != HC_STALE && v != HC_STALE_UNREAD && !retire)
 		return HC_WRITE_PROCEED;
 	if (socket_inode(c->fd) != c->ino) {
@@ -458,13 +457,17 @@ static enum hc_write_action decide(struct hc_conn *c, uint64_t quiet_ns)
 		return HC_WRITE_PROCEED;
 	}
 	if (retire) {
-		/* Retire it before the server's idle timer races our write. If that
-		 * fails the old connection is still alive: use it. */
+		/* Retire it before the server's idle timer races our write. Never
+		 * under a reader, which would wait on the old connection forever;
+		 * if the reconnect fails the old connection is still alive: use it. */
+		if (!hc_swap_begin(c->fd))
+			return HC_WRITE_PROCEED;
 		if (heal(c, "retired (alive, idle past HALFCLOSE_MAX_IDLE_MS)", quiet_ns, &err))
 			HC_COUNT(retired);
 		else
 			hc_log(HC_LOG_INFO, "fd %d %s retirement failed (%s); keeping the old connection", c->fd,
 			       hc_addr_format(&c->peer.sa, addr, sizeof(addr)), strerror(err));
+		hc_swap_end(c->fd);
 		return HC_WRITE_PROCEED;
 	}
 	HC_COUNT(stale);
@@ -481,11 +484,13 @@ static enum hc_write_action decide(struct hc_conn *c, uint64_t quiet_ns)
 	if (quiet_ns < (uint64_t)hc_cfg.min_idle_ms * 1000000u)
 		/* Died while in use: a reply may be owed for a request we cannot see. */
 		return fail_stale(c, why, quiet_ns, "too recently active to swap");
-	if (hc_read_in_progress(c->fd))
+	if (!hc_swap_begin(c->fd))
 		/* That reader holds the old connection and is about to see its EOF:
 		 * the program learns of the close there, and nothing is sent here. */
 		return fail_stale(c, why, quiet_ns, "another thread is reading it");
-	if (!heal(c, why, quiet_ns, &err)) {
+	healed = heal(c, why, quiet_ns, &err);
+	hc_swap_end(c->fd);
+	if (!healed) {
 		snprintf(because, sizeof(because), "reconnect failed (%s)", strerror(err));
 		return fail_stale(c, why, quiet_ns, because);
 	}

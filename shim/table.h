@@ -86,35 +86,57 @@ static inline bool hc_bit_test(_Atomic uint64_t *bits, int fd)
 	       (atomic_load_explicit(&bits[(unsigned)fd / 64], memory_order_relaxed) >> ((unsigned)fd % 64)) & 1;
 }
 
+void hc_table_lock(void);
+void hc_table_unlock(void);
+
 /* Per fd: how many threads are inside a read on it right now (counted for
- * managed fds only, without the lock). A socket another thread is reading
- * must not be swapped: that reader holds the old connection. */
+ * managed fds only, without the lock), and HC_SWAPPING while a swap is under
+ * way. A socket another thread is reading must not be swapped: that reader
+ * holds the old connection. Both sides change the same word with one atomic
+ * read-modify-write, so either the swap sees the reader or the reader sees
+ * the swap. */
+#define HC_SWAPPING 0x8000u
 extern _Atomic uint16_t hc_reading[HC_FD_LIMIT];
 
+/* Before a read of managed fd: counts it; if a swap is under way, waits for it
+ * (the swapping thread holds the table lock) so as to read the new socket. */
 static inline void hc_read_begin(int fd)
 {
-	if ((unsigned)fd < HC_FD_LIMIT)
-		atomic_fetch_add(&hc_reading[fd], 1);
+	if ((unsigned)fd < HC_FD_LIMIT && (atomic_fetch_add(&hc_reading[fd], 1) & HC_SWAPPING)) {
+		hc_table_lock();
+		hc_table_unlock();
+	}
 }
 
+/* After that read, and after hc_after_read recorded what it returned. */
 static inline void hc_read_end(int fd)
 {
 	if ((unsigned)fd < HC_FD_LIMIT)
 		atomic_fetch_sub(&hc_reading[fd], 1);
 }
 
-static inline bool hc_read_in_progress(int fd)
+/* Caller holds the table lock. True if no thread is inside a read of fd; reads
+ * that start from now on wait until hc_swap_end. False: leave the socket be. */
+static inline bool hc_swap_begin(int fd)
 {
-	return (unsigned)fd < HC_FD_LIMIT && atomic_load(&hc_reading[fd]) != 0;
+	if ((unsigned)fd >= HC_FD_LIMIT)
+		return false;
+	if (atomic_fetch_or(&hc_reading[fd], HC_SWAPPING) & ~HC_SWAPPING) {
+		atomic_fetch_and(&hc_reading[fd], (uint16_t)~HC_SWAPPING);
+		return false;
+	}
+	return true;
+}
+
+static inline void hc_swap_end(int fd)
+{
+	atomic_fetch_and(&hc_reading[fd], (uint16_t)~HC_SWAPPING);
 }
 
 /* The "not mine" check of every wrapper: no lock, no syscall. */
 static inline bool hc_fd_known(int fd) { return hc_bit_test(hc_known_bits, fd); }
 static inline bool hc_fd_managed(int fd) { return hc_bit_test(hc_managed_bits, fd); }
 static inline bool hc_fd_epoll(int fd) { return hc_bit_test(hc_epoll_bits, fd); }
-
-void hc_table_lock(void);
-void hc_table_unlock(void);
 
 /* The entry for fd, or NULL. Caller holds the lock. */
 struct hc_conn *hc_table_find(int fd);

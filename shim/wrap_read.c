@@ -2,7 +2,8 @@
  * marks a request boundary; EOF or a reset seen by the program ends management.
  * The size asked for matters only when 0 came back (EOF or an empty read), so
  * the program's iovecs are only walked then, after the kernel accepted them.
- * Each read of a managed fd is counted while it runs (hc_read_begin/end). */
+ * Each read of a managed fd is counted while it runs and until what it returned
+ * is recorded (hc_read_begin/end): a swap never happens under it. */
 #define _GNU_SOURCE
 #include <sys/socket.h>
 #include <unistd.h>
@@ -23,8 +24,8 @@ static HC_COLD ssize_t managed_read(int fd, void *buf, size_t n)
 
 	hc_read_begin(fd);
 	ret = HC_REAL(read)(fd, buf, n);
-	hc_read_end(fd);
 	hc_after_read(fd, n, ret);
+	hc_read_end(fd);
 	return ret;
 }
 
@@ -41,8 +42,8 @@ static HC_COLD ssize_t managed_read_chk(int fd, void *buf, size_t n, size_t bufl
 
 	hc_read_begin(fd);
 	ret = HC_REAL(read_chk)(fd, buf, n, buflen);
-	hc_read_end(fd);
 	hc_after_read(fd, n, ret);
+	hc_read_end(fd);
 	return ret;
 }
 
@@ -59,8 +60,8 @@ static HC_COLD ssize_t managed_readv(int fd, const struct iovec *iov, int cnt)
 
 	hc_read_begin(fd);
 	ret = HC_REAL(readv)(fd, iov, cnt);
-	hc_read_end(fd);
 	hc_after_read(fd, ret == 0 && cnt > 0 ? iov_total(iov, (size_t)cnt) : 0, ret);
+	hc_read_end(fd);
 	return ret;
 }
 
@@ -79,8 +80,8 @@ static HC_COLD ssize_t managed_recvfrom(int fd, void *buf, size_t n, int flags, 
 
 	hc_read_begin(fd);
 	ret = HC_REAL(recvfrom)(fd, buf, n, flags, from, fromlen);
-	hc_read_end(fd);
 	hc_after_read(fd, n, ret);
+	hc_read_end(fd);
 	return ret;
 }
 
@@ -104,8 +105,8 @@ static HC_COLD ssize_t managed_recv_chk(int fd, void *buf, size_t n, size_t bufl
 
 	hc_read_begin(fd);
 	ret = HC_REAL(recv_chk)(fd, buf, n, buflen, flags);
-	hc_read_end(fd);
 	hc_after_read(fd, n, ret);
+	hc_read_end(fd);
 	return ret;
 }
 
@@ -123,8 +124,8 @@ static HC_COLD ssize_t managed_recvfrom_chk(int fd, void *buf, size_t n, size_t 
 
 	hc_read_begin(fd);
 	ret = HC_REAL(recvfrom_chk)(fd, buf, n, buflen, flags, from, fromlen);
-	hc_read_end(fd);
 	hc_after_read(fd, n, ret);
+	hc_read_end(fd);
 	return ret;
 }
 
@@ -142,8 +143,8 @@ static HC_COLD ssize_t managed_recvmsg(int fd, struct msghdr *msg, int flags)
 
 	hc_read_begin(fd);
 	ret = HC_REAL(recvmsg)(fd, msg, flags);
-	hc_read_end(fd);
 	hc_after_read(fd, ret == 0 ? iov_total(msg->msg_iov, msg->msg_iovlen) : 0, ret);
+	hc_read_end(fd);
 	return ret;
 }
 

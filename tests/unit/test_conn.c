@@ -332,6 +332,42 @@ START_TEST(stale_socket_another_thread_is_reading_is_not_swapped)
 }
 END_TEST
 
+static _Atomic int reader_started, reader_in;
+
+static void *begin_a_read(void *arg)
+{
+	int fd = *(int *)arg;
+	reader_started = 1;
+	hc_read_begin(fd); /* returns once it may read the fd */
+	reader_in = 1;
+	hc_read_end(fd);
+	return NULL;
+}
+
+START_TEST(a_read_that_starts_during_a_swap_waits_for_the_new_socket)
+{
+	/* Either the swap sees the reader or the reader sees the swap: one atomic
+	 * word for both. A swap under way holds the table lock; the reader waits
+	 * for it. */
+	pthread_t t;
+	int fd = 7;
+	reader_started = reader_in = 0;
+	hc_table_lock();
+	ck_assert(hc_swap_begin(fd));
+	ck_assert_int_eq(pthread_create(&t, NULL, begin_a_read, &fd), 0);
+	while (!reader_started)
+		sleep_ms(1);
+	sleep_ms(50);
+	ck_assert_int_eq(reader_in, 0); /* still waiting */
+	hc_swap_end(fd);
+	hc_table_unlock();
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_int_eq(reader_in, 1);
+	ck_assert(hc_swap_begin(fd)); /* all clear again */
+	hc_swap_end(fd);
+}
+END_TEST
+
 START_TEST(max_idle_never_retires_a_connection_another_thread_is_reading)
 {
 	hc_cfg.max_idle_ms = 20;
@@ -1109,6 +1145,7 @@ Suite *conn_suite(void)
 	tc = conn_tcase(s, "threads");
 	tcase_add_test(tc, stale_socket_another_thread_is_reading_is_not_swapped);
 	tcase_add_test(tc, max_idle_never_retires_a_connection_another_thread_is_reading);
+	tcase_add_test(tc, a_read_that_starts_during_a_swap_waits_for_the_new_socket);
 
 	tc = conn_tcase(s, "counters");
 	tcase_add_test(tc, unreplayable_option_set_before_connect_counts_as_passthrough);
