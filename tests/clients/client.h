@@ -14,6 +14,7 @@
 #define _GNU_SOURCE /* strerrorname_np */
 #endif
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -167,6 +168,33 @@ static inline int read_line(int fd, char *buf, size_t size, size_t *got)
     }
     buf[*got] = '\0';
     return 1;
+}
+
+/* Open fds of this process, not counting the directory stream used to count; -1 on error. */
+static inline int count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+
+    if (d == NULL)
+        return -1;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n - 1;
+}
+
+/* The local port of IPv4 socket FD (a new one means a new connection), or -1. */
+static inline int local_port(int fd)
+{
+    struct sockaddr_in sin;
+    socklen_t len = sizeof sin;
+
+    if (getsockname(fd, (struct sockaddr *)&sin, &len) != 0)
+        return -1;
+    return ntohs(sin.sin_port);
 }
 
 #endif /* HC_TESTS_CLIENT_H */

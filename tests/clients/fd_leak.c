@@ -26,34 +26,8 @@
  */
 #include "client.h"
 
-#include <dirent.h>
 #include <signal.h>
 #include <sys/wait.h>
-
-/* Open fds of this process, not counting the directory stream used to count. */
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    int n = 0;
-
-    if (d == NULL)
-        return -1;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n - 1;
-}
-
-static int local_port(int fd)
-{
-    struct sockaddr_in sin;
-    socklen_t len = sizeof sin;
-    if (getsockname(fd, (struct sockaddr *)&sin, &len) != 0)
-        return -1;
-    return ntohs(sin.sin_port);
-}
 
 /* One request/response round; prints "round N: RESULT". */
 static void round_trip(int fd, int r, const char *line)
