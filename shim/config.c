@@ -29,6 +29,20 @@ void hc_config_defaults(struct hc_config *cfg)
 	cfg->log_level = HC_LOG_WARN;
 }
 
+/* Copies at most len bytes of s (less at a NUL) into buf, which holds len + 1,
+ * each control character as '?': a value quoted in a message must not break its
+ * one line (a newline) or drive the terminal that shows it (an escape).
+ * Returns buf. */
+static const char *printable(char *buf, const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && s[i] != '\0'; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
 /* Parses a decimal whole number in [min, max]. Returns 0 or -1. */
 static int parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 {
@@ -132,7 +146,8 @@ int hc_targets_parse(struct hc_target_list *list, const char *text, char *err, s
 			return -1;
 		}
 		if (parse_target(p, len, &list->t[list->n]) != 0) {
-			snprintf(err, errlen, "bad entry \"%.*s\"", (int)(len > 64 ? 64 : len), p);
+			char shown[65];
+			snprintf(err, errlen, "bad entry \"%s\"", printable(shown, p, len > 64 ? 64 : len));
 			return -1;
 		}
 		list->n++;
@@ -156,7 +171,7 @@ static bool prefix_equal(const unsigned char *a, const unsigned char *b, unsigne
 bool hc_targets_match(const struct hc_target_list *list, const struct sockaddr *sa)
 {
 	static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	const unsigned char *addr;
+	const unsigned char *addr, *v4 = NULL; /* v4: the IPv4 address inside a mapped one */
 	unsigned port;
 	int family = sa->sa_family;
 
@@ -168,17 +183,20 @@ bool hc_targets_match(const struct hc_target_list *list, const struct sockaddr *
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
 		addr = in6->sin6_addr.s6_addr;
 		port = ntohs(in6->sin6_port);
-		if (memcmp(addr, v4mapped, sizeof(v4mapped)) == 0) {
-			family = AF_INET;
-			addr += 12;
-		}
+		if (memcmp(addr, v4mapped, sizeof(v4mapped)) == 0)
+			v4 = addr + sizeof(v4mapped);
 	} else {
 		return false;
 	}
 	for (unsigned i = 0; i < list->n; i++) {
 		const struct hc_target *t = &list->t[i];
-		if (t->family == family && (t->port == 0 || t->port == port) &&
-		    prefix_equal(t->addr, addr, t->prefix))
+		if (t->port != 0 && t->port != port)
+			continue;
+		if (t->family == family && prefix_equal(t->addr, addr, t->prefix))
+			return true;
+		/* A mapped peer is an IPv4 host for the IPv4 entries, and still the IPv6
+		 * address it is for the IPv6 ones: [::ffff:10.0.0.1] matches what it names. */
+		if (v4 != NULL && t->family == AF_INET && prefix_equal(t->addr, v4, t->prefix))
 			return true;
 	}
 	return false;
@@ -281,7 +299,7 @@ int hc_config_parse(struct hc_config *cfg, char *const *envp, char *err, size_t 
 	for (; envp != NULL && *envp != NULL; envp++) {
 		const char *entry = *envp, *eq = strchr(entry, '=');
 		const struct var *v = NULL;
-		char why[128] = "";
+		char why[128] = "", name[65], value[65];
 
 		if (eq == NULL || strncmp(entry, prefix, sizeof(prefix) - 1) != 0)
 			continue;
@@ -292,15 +310,16 @@ int hc_config_parse(struct hc_config *cfg, char *const *envp, char *err, size_t 
 		}
 		if (v == NULL) {
 			snprintf(err, errlen,
-				 "unknown variable %.*s=\"%.64s\": expected one of HALFCLOSE_DISABLE, TARGETS, "
+				 "unknown variable %s=\"%s\": expected one of HALFCLOSE_DISABLE, TARGETS, "
 				 "EXCLUDE, PROBE_AFTER_MS, MIN_IDLE_MS, WRITE_GAP_MS, MAX_IDLE_MS, "
 				 "CONNECT_TIMEOUT_MS, RETRIES, UNREAD, LOG, LOG_FILE, STATS",
-				 (int)(eq - entry > 64 ? 64 : eq - entry), entry, eq + 1);
+				 printable(name, entry, (size_t)(eq - entry > 64 ? 64 : eq - entry)),
+				 printable(value, eq + 1, 64));
 			return -1;
 		}
 		if (v->parse(cfg, v, eq + 1, why, sizeof(why)) != 0) {
-			snprintf(err, errlen, "%s=\"%.64s\": expected %s%s%s", v->name, eq + 1, v->expects,
-				 why[0] ? "; " : "", why);
+			snprintf(err, errlen, "%s=\"%s\": expected %s%s%s", v->name, printable(value, eq + 1, 64),
+				 v->expects, why[0] ? "; " : "", why);
 			return -1;
 		}
 	}

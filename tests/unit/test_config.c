@@ -398,6 +398,32 @@ START_TEST(error_message_is_truncated_to_errlen)
 }
 END_TEST
 
+/* Found by the fuzzer (tests/fuzz): an environment value may hold any byte but
+ * NUL, and a newline or an escape in it went into the message as it was. */
+static const struct {
+	const char *entry, *shown;
+} control_cases[] = {
+	{ "HALFCLOSE_LOG=warn\nHALFCLOSE_FAKE=1", "HALFCLOSE_LOG=\"warn?HALFCLOSE_FAKE=1\"" },
+	{ "HALFCLOSE_TARGETS=127.0.0.1\n", "bad entry \"127.0.0.1?\"" },
+	{ "HALFCLOSE_A\r\nB=1", "unknown variable HALFCLOSE_A??B=\"1\"" },
+	{ "HALFCLOSE_UNREAD=\x1b[2Jkeep", "HALFCLOSE_UNREAD=\"?[2Jkeep\"" },
+};
+#define N_CONTROL_CASES (int)(sizeof(control_cases) / sizeof(control_cases[0]))
+
+START_TEST(control_characters_in_a_bad_setting_are_shown_as_question_marks)
+{
+	struct hc_config c;
+	char err[512] = "";
+	char *const envp[] = { (char *)control_cases[_i].entry, NULL };
+	ck_assert_int_eq(hc_config_parse(&c, envp, err, sizeof err), -1);
+	for (const char *p = err; *p != '\0'; p++)
+		ck_assert_msg((unsigned char)*p >= 0x20 && *p != 0x7f, "control character 0x%02x in \"%s\"",
+			      (unsigned char)*p, err);
+	ck_assert_msg(strstr(err, control_cases[_i].shown) != NULL, "error \"%s\" lacks %s", err,
+		      control_cases[_i].shown);
+}
+END_TEST
+
 START_TEST(every_variable_of_the_design_is_known)
 {
 	struct hc_config c;
@@ -732,6 +758,20 @@ START_TEST(ipv4_mapped_ipv6_peer_matches_an_ipv4_entry)
 }
 END_TEST
 
+/* Found by the fuzzer (tests/fuzz): an entry in IPv4-mapped form matched nothing,
+ * not even the address it names, because mapped peers were compared as IPv4 only. */
+START_TEST(ipv4_mapped_ipv6_entry_matches_the_address_it_names)
+{
+	struct hc_target_list l = targets("[::ffff:127.0.0.1]:6379");
+	ck_assert(hc_targets_match(&l, v6("::ffff:127.0.0.1", 6379)));
+	ck_assert(!hc_targets_match(&l, v6("::ffff:127.0.0.1", 6380)));
+	ck_assert(!hc_targets_match(&l, v6("::ffff:127.0.0.2", 6379)));
+	struct hc_target_list mapped = targets("[::ffff:0:0]/96");
+	ck_assert(hc_targets_match(&mapped, v6("::ffff:10.9.8.7", 1)));
+	ck_assert(!hc_targets_match(&mapped, v6("::1", 1)));
+}
+END_TEST
+
 START_TEST(empty_list_matches_nothing)
 {
 	struct hc_target_list l = targets("");
@@ -835,6 +875,7 @@ Suite *config_suite(void)
 	tcase_add_test(tc, a_typo_in_a_known_name_is_reported);
 	tcase_add_test(tc, the_first_bad_variable_is_the_one_reported);
 	tcase_add_test(tc, error_message_is_truncated_to_errlen);
+	tcase_add_loop_test(tc, control_characters_in_a_bad_setting_are_shown_as_question_marks, 0, N_CONTROL_CASES);
 	tcase_add_test(tc, every_variable_of_the_design_is_known);
 	tcase_add_test(tc, empty_targets_and_exclude_are_valid_and_empty);
 	tcase_add_test(tc, bad_targets_name_the_variable_and_the_entry);
@@ -867,6 +908,7 @@ Suite *config_suite(void)
 	tcase_add_test(tc, ipv6_prefix_not_on_a_byte_boundary);
 	tcase_add_test(tc, families_do_not_match_each_other);
 	tcase_add_test(tc, ipv4_mapped_ipv6_peer_matches_an_ipv4_entry);
+	tcase_add_test(tc, ipv4_mapped_ipv6_entry_matches_the_address_it_names);
 	tcase_add_test(tc, empty_list_matches_nothing);
 	tcase_add_test(tc, non_inet_address_matches_nothing);
 	tcase_add_test(tc, empty_targets_manage_every_tcp_peer);
