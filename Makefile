@@ -7,12 +7,15 @@ VERSION := 0.1.0
 BUILD   := build
 
 CC      ?= gcc
+CLANG   ?= clang-14
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
 CFLAGS  ?= -O2 -g
 # `make CFLAGS=...` replaces the optimisation flags, never the language and warnings.
 override CFLAGS += -std=gnu11 $(WARN) -D_FORTIFY_SOURCE=2
 SHIM_CFLAGS = $(CFLAGS) -fPIC -fvisibility=hidden
 LDHARDEN := -Wl,-z,relro,-z,now
+# ASan+UBSan as the unit tests and the preloaded library use them: every report is fatal.
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 CORE_SRC := $(filter-out shim/wrap_%.c,$(wildcard shim/*.c))
 WRAP_SRC := $(wildcard shim/wrap_*.c)
@@ -29,13 +32,14 @@ CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 # Debian packages the build, the tests and the demo need, with the real servers
 # and clients of the matrix (tests/matrix).
 DEPS := gcc make libc6-dev pkg-config uthash-dev check libsubunit-dev ncat socat python3 openssl strace \
-        libasan8 libubsan1 libtsan2 \
+        libasan8 libubsan1 libtsan2 clang-14 libclang-rt-14-dev \
         redis-server redis-tools libhiredis-dev memcached nginx-light postgresql curl \
         python3-redis python3-urllib3 python3-pymemcache
 # ... and what `make bench` needs on top.
 BENCH_DEPS := valgrind wrk
 
-.PHONY: all deps check unit unit-asan unit-tsan integration matrix demo bench install uninstall clean help
+.PHONY: all deps check unit unit-asan unit-tsan integration integration-asan integration-tsan fuzz matrix demo \
+        bench install uninstall clean help
 
 all: $(BUILD)/libhalfclose.so $(BUILD)/halfclose $(CLIENTS)
 
@@ -43,6 +47,7 @@ help:
 	@echo "make            build $(BUILD)/libhalfclose.so, $(BUILD)/halfclose and the test clients"
 	@echo "make deps       install the Debian packages that are missing"
 	@echo "make check      deps + build + unit tests (plain, ASan+UBSan, TSan) + integration tests + matrix"
+	@echo "                + integration tests against the ASan+UBSan and the TSan library + the config fuzzer"
 	@echo "make demo       deps + build + the seed's failure and its cure against ncat -i 2"
 	@echo "make bench      deps + build + what the shim costs, as ratios against the same runs without it"
 	@echo "make install    PREFIX=$(PREFIX): $(LIBDIR)/libhalfclose.so and $(BINDIR)/halfclose"
@@ -58,12 +63,19 @@ deps:
 	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-$(BUILD) $(BUILD)/clients $(BUILD)/matrix $(BUILD)/bench $(BUILD)/asan $(BUILD)/tsan:
+$(BUILD) $(BUILD)/clients $(BUILD)/matrix $(BUILD)/bench $(BUILD)/asan $(BUILD)/tsan $(BUILD)/fuzz:
 	mkdir -p $@
 
 # The library: core + wrappers, hidden by default, only HC_EXPORT symbols leave.
 $(BUILD)/libhalfclose.so: $(CORE_SRC) $(WRAP_SRC) $(SHIM_HDR) | $(BUILD)
 	$(CC) $(SHIM_CFLAGS) -shared -o $@ $(CORE_SRC) $(WRAP_SRC) $(LDHARDEN) -ldl -lpthread
+
+# The same, sanitized, for the integration tests to preload after the sanitizer's runtime.
+$(BUILD)/asan/libhalfclose.so: $(CORE_SRC) $(WRAP_SRC) $(SHIM_HDR) | $(BUILD)/asan
+	$(CC) $(SHIM_CFLAGS) -O1 $(ASAN_FLAGS) -shared -o $@ $(CORE_SRC) $(WRAP_SRC) $(LDHARDEN) -ldl -lpthread
+
+$(BUILD)/tsan/libhalfclose.so: $(CORE_SRC) $(WRAP_SRC) $(SHIM_HDR) | $(BUILD)/tsan
+	$(CC) $(SHIM_CFLAGS) -O1 -fsanitize=thread -shared -o $@ $(CORE_SRC) $(WRAP_SRC) $(LDHARDEN) -ldl -lpthread
 
 $(BUILD)/halfclose: tools/halfclose.c | $(BUILD)
 	$(CC) $(CFLAGS) -DHC_VERSION='"$(VERSION)"' -DHC_LIBDIR='"$(LIBDIR)"' -o $@ $< $(LDHARDEN)
@@ -82,7 +94,7 @@ $(BUILD)/unit_tests: $(UNIT_SRC) $(CORE_SRC) $(SHIM_HDR) | $(BUILD)
 	$(CC) $(CFLAGS) -O1 -Ishim $(CHECK_CFLAGS) -o $@ $(UNIT_SRC) $(CORE_SRC) $(CHECK_LIBS) -ldl -lpthread
 
 $(BUILD)/asan/unit_tests: $(UNIT_SRC) $(CORE_SRC) $(SHIM_HDR) | $(BUILD)/asan
-	$(CC) $(CFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+	$(CC) $(CFLAGS) -O1 $(ASAN_FLAGS) \
 	    -Ishim $(CHECK_CFLAGS) -o $@ $(UNIT_SRC) $(CORE_SRC) $(CHECK_LIBS) -ldl -lpthread
 
 $(BUILD)/tsan/unit_tests: $(UNIT_SRC) $(CORE_SRC) $(SHIM_HDR) | $(BUILD)/tsan
@@ -103,6 +115,71 @@ unit-tsan: $(BUILD)/tsan/unit_tests
 integration: all
 	HC_BUILD=$(abspath $(BUILD)) tests/integration/run.sh
 
+# The integration tests again, the clients preloading a sanitized library.  Not
+# run that way, because they build LD_PRELOAD themselves and so would test the
+# plain library again, or break the runtime-first rule:
+#   t_early_calls   preloads its own library before the shim and asserts the
+#                   loader's exact init order;
+#   t_launcher      the launcher puts the library beside it first in LD_PRELOAD;
+#   t_probe_budget  counts system calls under strace -E LD_PRELOAD=$HC_LIB.
+SAN_SKIP := t_early_calls t_launcher t_probe_budget
+SAN_TESTS = $(filter-out $(SAN_SKIP),$(basename $(notdir $(wildcard tests/integration/t_*.sh))))
+
+# run-sanitized NAME RUNTIME OPTIONS: run.sh with LD_PRELOAD=RUNTIME (which must
+# come first):$(BUILD)/NAME/libhalfclose.so for the shim halves.  OPTIONS send
+# every report to a file in $(BUILD)/NAME/reports: an abort in a client that is
+# meant to fail would pass unseen; a file there fails the run whatever the tests
+# said, and the first is shown in full (CI keeps no build directory).
+define run-sanitized
+	rm -rf $(BUILD)/$(1)/reports && mkdir -p $(BUILD)/$(1)/reports
+	@echo "integration tests against $(BUILD)/$(1)/libhalfclose.so; not run that way (SAN_SKIP): $(SAN_SKIP)"
+	HC_BUILD=$(abspath $(BUILD)) HC_PRELOAD=$(2):$(abspath $(BUILD)/$(1)/libhalfclose.so) $(3) \
+	    tests/integration/run.sh $(SAN_TESTS); rc=$$?; \
+	set -- $(BUILD)/$(1)/reports/*; \
+	if [ -e "$$1" ]; then \
+	    echo "$(1): $$# sanitizer report(s) in $(BUILD)/$(1)/reports; the first:"; cat "$$1"; \
+	    grep -h '^SUMMARY' "$$@"; rc=1; fi; \
+	exit $$rc
+endef
+# REPORTS NAME: the log_path for the sanitizer reports of NAME.
+REPORTS = $(abspath $(BUILD))/$(1)/reports/report
+
+# ASan+UBSan: a report aborts the client.  gcc's libubsan prints on stderr
+# whatever its log_path (its __sanitizer_set_report_path binds to libasan's), so
+# ASan reports UBSan's abort (handle_abort) into the file.  Leak detection is
+# off: the clients (python, socat, ncat, ...) leave memory to the exit, which is
+# not ours to report; unit-asan checks the core for leaks.
+integration-asan: all $(BUILD)/asan/libhalfclose.so
+	$(call run-sanitized,asan,$(shell $(CC) -print-file-name=libasan.so), \
+	    ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:handle_abort=1:log_path=$(call REPORTS,asan) \
+	    UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_path=$(call REPORTS,asan))
+
+# TSan.  gcc 12's runtime dies with "unexpected memory mapping" where the kernel
+# randomises more address bits than it knows (vm.mmap_rnd_bits 32,
+# google/sanitizers#1716), so ASLR is off as for unit-tsan: setarch -R is
+# inherited by every process the tests start.
+integration-tsan: all $(BUILD)/tsan/libhalfclose.so
+	$(call run-sanitized,tsan,$(shell $(CC) -print-file-name=libtsan.so), \
+	    TSAN_OPTIONS=halt_on_error=1:abort_on_error=1:log_path=$(call REPORTS,tsan) setarch -R)
+
+# The configuration parser under libFuzzer, from the seeds in tests/fuzz/corpus
+# and a fixed random seed, for FUZZ_SECONDS.  A crash (a sanitizer report or a
+# broken promise of config.h) fails the run; libFuzzer leaves its input in
+# $(BUILD)/fuzz (crash-*); replay it with `$(BUILD)/fuzz/fuzz_config FILE`.
+FUZZ_SECONDS ?= 25
+$(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(CORE_SRC) $(SHIM_HDR) | $(BUILD)/fuzz
+	$(CLANG) $(CFLAGS) -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -Ishim -o $@ tests/fuzz/fuzz_config.c $(CORE_SRC) -ldl -lpthread
+
+fuzz: $(BUILD)/fuzz/fuzz_config
+	rm -rf $(BUILD)/fuzz/corpus && mkdir -p $(BUILD)/fuzz/corpus
+	$(BUILD)/fuzz/fuzz_config -seed=1 -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 \
+	    -max_len=8192 -dict=tests/fuzz/config.dict -artifact_prefix=$(BUILD)/fuzz/ -print_final_stats=1 \
+	    $(BUILD)/fuzz/corpus tests/fuzz/corpus >$(BUILD)/fuzz/fuzz.log 2>&1; rc=$$?; \
+	if [ $$rc -ne 0 ]; then tail -n 60 $(BUILD)/fuzz/fuzz.log; \
+	    echo "fuzz: FAILED; the input is in $(BUILD)/fuzz/ (see 'Test unit written to' above)"; exit 1; fi; \
+	grep -E '^(Done|stat::number_of_executed_units|stat::new_units_added)' $(BUILD)/fuzz/fuzz.log
+
 # Real servers (redis, memcached, nginx, socat, ncat, PostgreSQL) and real clients.
 matrix: all $(BUILD)/matrix/hiredis_ping
 	HC_BUILD=$(abspath $(BUILD)) tests/matrix/run.sh
@@ -112,6 +189,7 @@ check: deps
 	$(MAKE) unit unit-asan unit-tsan
 	$(MAKE) integration
 	$(MAKE) matrix
+	$(MAKE) integration-asan integration-tsan fuzz
 
 demo: deps
 	$(MAKE) all

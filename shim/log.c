@@ -47,7 +47,7 @@ static void append_line(const char *path, const char *buf, size_t len)
 	syscall(SYS_close, fd);
 }
 
-static void vlog_to(const char *path, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void vlog_to(const char *path, const char *fmt, va_list ap)
 {
 	char line[512];
 	int n = snprintf(line, sizeof(line), "halfclose[%d]: ", (int)getpid());

@@ -8,6 +8,9 @@
 #   HC_PLAIN_ONLY=1 developer knob: run only the halves without the shim and
 #                   stop (passing) where the shim half would start
 #   HC_KEEP=1       keep the test's temp directory (its path is printed)
+#   HC_PRELOAD      what a shim run preloads; default $HC_LIB.  The sanitized
+#                   runs (make integration-asan) set the sanitizer runtime,
+#                   which must come first, and a sanitized build of the library
 #
 # What it gives a test:
 #   $HOST $PY $HC_CLIENTS $HC_LIB $HC_LAUNCHER $T (private temp dir)
@@ -22,8 +25,8 @@
 #   hc_wait_for SECS CMD...   wait until CMD succeeds
 #   hc_stop_servers [FROM]    stop the servers started so far (from the FROM-th)
 #   hc_run_plain NAME [VAR=VAL...] CMD...   run a client without the shim
-#   hc_run_shim  NAME [VAR=VAL...] CMD...   same under LD_PRELOAD, with
-#                             HALFCLOSE_STATS=$T/NAME.stats
+#   hc_run_shim  NAME [VAR=VAL...] CMD...   same with LD_PRELOAD=$HC_PRELOAD
+#                             and HALFCLOSE_STATS=$T/NAME.stats
 #       both set RC, OUT ($T/NAME.out), ERR ($T/NAME.err), STATS;
 #       stdin is /dev/null, or the file or pipe named by HC_STDIN
 #   hc_stats_get FILE KEY     value of KEY in the (last) stats line
@@ -41,6 +44,7 @@ HC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HC_BUILD=${HC_BUILD:-$HC_ROOT/build}
 HC_CLIENTS=$HC_BUILD/clients
 HC_LIB=$HC_BUILD/libhalfclose.so
+HC_PRELOAD=${HC_PRELOAD:-$HC_LIB}
 HC_LAUNCHER=$HC_BUILD/halfclose
 HC_TESTS=$HC_ROOT/tests
 PY=/usr/bin/python3
@@ -249,7 +253,7 @@ hc_run() {
     if [ "$mode" = shim ]; then
         STATS=$T/$name.stats
         : >"$STATS"
-        envv+=("LD_PRELOAD=$HC_LIB" "HALFCLOSE_STATS=$STATS")
+        envv+=("LD_PRELOAD=$HC_PRELOAD" "HALFCLOSE_STATS=$STATS")
     fi
     hc_log "+ [$mode] $*"
     t0=$(date +%s%N)
