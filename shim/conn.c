@@ -331,23 +331,25 @@ void hc_on_close(int fd)
 	conn_unlock(saved);
 }
 
-void hc_on_epoll_ctl(int epfd, int op, int fd, const struct epoll_event *ev)
+int hc_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
-	int saved;
-	struct hc_conn *c;
+	int saved, ret;
+	struct hc_conn *c = conn_lock(fd, &saved);
 
-	if (!hc_fd_known(fd))
-		return;
-	c = conn_lock(fd, &saved);
-	/* A registration we could not carry over would be lost by a swap: the
-	 * event loop would wait forever. Such a socket is never swapped. */
-	if (c != NULL && c->state != HC_CONN_UNMANAGED &&
-	    hc_conn_record_epoll(c, epfd, op, ev) != 0) {
+	/* The call and its record together, under the lock: a swap in another
+	 * thread must not re-add a registration from a record this call changes. */
+	ret = HC_REAL(epoll_ctl)(epfd, op, fd, ev);
+	if (ret != 0) {
+		saved = errno;
+	} else if (c != NULL && c->state != HC_CONN_UNMANAGED && hc_conn_record_epoll(c, epfd, op, ev) != 0) {
+		/* A registration we could not carry over would be lost by a swap:
+		 * the event loop would wait forever. Such a socket is never swapped. */
 		c->unreplayable = true;
 		if (c->state != HC_CONN_UNCONNECTED)
 			give_up(c);
 	}
 	conn_unlock(saved);
+	return ret;
 }
 
 void hc_on_close_range(unsigned first, unsigned last)

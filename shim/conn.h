@@ -38,8 +38,9 @@ void hc_on_shutdown(int fd);
 /* Before the real close of fd: forget it (as a socket or as an epoll fd). */
 void hc_on_close(int fd);
 void hc_on_close_range(unsigned first, unsigned last);
-/* A successful epoll_ctl(epfd, op, fd, ev) on a known fd. */
-void hc_on_epoll_ctl(int epfd, int op, int fd, const struct epoll_event *ev);
+/* epoll_ctl for an fd the table knows: the real call and its record under the
+ * table lock. Returns what the call returned, with its errno. */
+int hc_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
 /* newfd became a copy of oldfd (dup*, F_DUPFD): a shared socket is no longer swappable. */
 void hc_on_dup(int oldfd, int newfd);
 

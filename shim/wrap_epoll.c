@@ -8,10 +8,9 @@
 
 HC_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
-	int ret = HC_REAL(epoll_ctl)(epfd, op, fd, ev);
-	if (ret == 0 && hc_fd_known(fd))
-		hc_on_epoll_ctl(epfd, op, fd, ev);
-	return ret;
+	if (hc_fd_known(fd))
+		return hc_epoll_ctl(epfd, op, fd, ev);
+	return HC_REAL(epoll_ctl)(epfd, op, fd, ev);
 }
 
 /* A registration recorded for an epoll fd closed behind our back must never
