@@ -12,7 +12,8 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
 CFLAGS  ?= -O2 -g
 # `make CFLAGS=...` replaces the optimisation flags, never the language and warnings.
 override CFLAGS += -std=gnu11 $(WARN) -D_FORTIFY_SOURCE=2
-SHIM_CFLAGS = $(CFLAGS) -fPIC -fvisibility=hidden
+# -fexceptions: a thread cancelled inside a wrapped read runs the wrapper's cleanup.
+SHIM_CFLAGS = $(CFLAGS) -fPIC -fvisibility=hidden -fexceptions
 LDHARDEN := -Wl,-z,relro,-z,now
 # ASan+UBSan as the unit tests and the preloaded library use them: every report is fatal.
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

@@ -10,7 +10,7 @@
 _Atomic uint64_t hc_known_bits[HC_FD_LIMIT / 64];
 _Atomic uint64_t hc_managed_bits[HC_FD_LIMIT / 64];
 _Atomic uint64_t hc_epoll_bits[HC_FD_LIMIT / 64];
-_Atomic uint16_t hc_reading[HC_FD_LIMIT]; /* 2 MiB of bss: only the pages of used fds are ever touched */
+_Atomic uint32_t hc_reading[HC_FD_LIMIT]; /* 4 MiB of bss: only the pages of used fds are ever touched */
 
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hc_conn *table; /* uthash head */
@@ -57,6 +57,9 @@ struct hc_conn *hc_table_add(int fd)
 		return NULL;
 	c->fd = fd;
 	c->state = HC_CONN_UNCONNECTED;
+	/* A new socket: no thread is reading it yet, whatever a read that never
+	 * ended (cancelled, or left by longjmp) counted for the number before. */
+	atomic_store(&hc_reading[fd], 0);
 	HASH_ADD_INT(table, fd, c);
 	bit_set(hc_known_bits, fd, true);
 	return c;

@@ -14,6 +14,7 @@
  * uthash's power-of-two buckets perfectly (consecutive fds, consecutive
  * buckets) and costs nothing, where uthash's default (Jenkins) hash costs
  * about 50 instructions on every managed read and write. */
+/* Every uthash table of the library is keyed by an int fd. */
 #define HASH_FUNCTION(keyptr, keylen, hashv) ((hashv) = (unsigned)*(const int *)(keyptr))
 #include <uthash.h>
 
@@ -95,8 +96,8 @@ void hc_table_unlock(void);
  * holds the old connection. Both sides change the same word with one atomic
  * read-modify-write, so either the swap sees the reader or the reader sees
  * the swap. */
-#define HC_SWAPPING 0x8000u
-extern _Atomic uint16_t hc_reading[HC_FD_LIMIT];
+#define HC_SWAPPING 0x80000000u
+extern _Atomic uint32_t hc_reading[HC_FD_LIMIT];
 
 /* Before a read of managed fd: counts it; if a swap is under way, waits for it
  * (the swapping thread holds the table lock) so as to read the new socket. */
@@ -108,11 +109,18 @@ static inline void hc_read_begin(int fd)
 	}
 }
 
-/* After that read, and after hc_after_read recorded what it returned. */
+/* After that read, and after hc_after_read recorded what it returned. Never
+ * below zero: the count of a number handed out anew starts at zero while a
+ * read of the closed file it named may still be under way. */
 static inline void hc_read_end(int fd)
 {
-	if ((unsigned)fd < HC_FD_LIMIT)
-		atomic_fetch_sub(&hc_reading[fd], 1);
+	uint32_t v;
+
+	if ((unsigned)fd >= HC_FD_LIMIT)
+		return;
+	v = atomic_load(&hc_reading[fd]);
+	while ((v & ~HC_SWAPPING) != 0 && !atomic_compare_exchange_weak(&hc_reading[fd], &v, v - 1))
+		;
 }
 
 /* Caller holds the table lock. True if no thread is inside a read of fd; reads
@@ -122,7 +130,7 @@ static inline bool hc_swap_begin(int fd)
 	if ((unsigned)fd >= HC_FD_LIMIT)
 		return false;
 	if (atomic_fetch_or(&hc_reading[fd], HC_SWAPPING) & ~HC_SWAPPING) {
-		atomic_fetch_and(&hc_reading[fd], (uint16_t)~HC_SWAPPING);
+		atomic_fetch_and(&hc_reading[fd], ~HC_SWAPPING);
 		return false;
 	}
 	return true;
@@ -130,7 +138,7 @@ static inline bool hc_swap_begin(int fd)
 
 static inline void hc_swap_end(int fd)
 {
-	atomic_fetch_and(&hc_reading[fd], (uint16_t)~HC_SWAPPING);
+	atomic_fetch_and(&hc_reading[fd], ~HC_SWAPPING);
 }
 
 /* The "not mine" check of every wrapper: no lock, no syscall. */

@@ -10,6 +10,14 @@
 
 #include "wrap.h"
 
+/* Ends the count of a managed read however the read ends: by returning, or by
+ * the thread being cancelled inside it (the library is built with
+ * -fexceptions, so cancellation runs cleanups). Runs after hc_after_read. */
+static void read_end(const int *fd)
+{
+	hc_read_end(*fd);
+}
+
 static size_t iov_total(const struct iovec *iov, size_t cnt)
 {
 	size_t total = 0;
@@ -20,12 +28,12 @@ static size_t iov_total(const struct iovec *iov, size_t cnt)
 
 static HC_COLD ssize_t managed_read(int fd, void *buf, size_t n)
 {
+	int counted __attribute__((cleanup(read_end))) = fd;
 	ssize_t ret;
 
 	hc_read_begin(fd);
 	ret = HC_REAL(read)(fd, buf, n);
 	hc_after_read(fd, n, ret);
-	hc_read_end(fd);
 	return ret;
 }
 
@@ -38,12 +46,12 @@ HC_EXPORT ssize_t read(int fd, void *buf, size_t n)
 
 static HC_COLD ssize_t managed_read_chk(int fd, void *buf, size_t n, size_t buflen)
 {
+	int counted __attribute__((cleanup(read_end))) = fd;
 	ssize_t ret;
 
 	hc_read_begin(fd);
 	ret = HC_REAL(read_chk)(fd, buf, n, buflen);
 	hc_after_read(fd, n, ret);
-	hc_read_end(fd);
 	return ret;
 }
 
@@ -56,12 +64,12 @@ HC_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 
 static HC_COLD ssize_t managed_readv(int fd, const struct iovec *iov, int cnt)
 {
+	int counted __attribute__((cleanup(read_end))) = fd;
 	ssize_t ret;
 
 	hc_read_begin(fd);
 	ret = HC_REAL(readv)(fd, iov, cnt);
 	hc_after_read(fd, ret == 0 && cnt > 0 ? iov_total(iov, (size_t)cnt) : 0, ret);
-	hc_read_end(fd);
 	return ret;
 }
 
@@ -76,12 +84,12 @@ HC_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 static HC_COLD ssize_t managed_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from,
 				     socklen_t *fromlen)
 {
+	int counted __attribute__((cleanup(read_end))) = fd;
 	ssize_t ret;
 
 	hc_read_begin(fd);
 	ret = HC_REAL(recvfrom)(fd, buf, n, flags, from, fromlen);
 	hc_after_read(fd, n, ret);
-	hc_read_end(fd);
 	return ret;
 }
 
@@ -101,12 +109,12 @@ HC_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockad
 
 static HC_COLD ssize_t managed_recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 {
+	int counted __attribute__((cleanup(read_end))) = fd;
 	ssize_t ret;
 
 	hc_read_begin(fd);
 	ret = HC_REAL(recv_chk)(fd, buf, n, buflen, flags);
 	hc_after_read(fd, n, ret);
-	hc_read_end(fd);
 	return ret;
 }
 
@@ -120,12 +128,12 @@ HC_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int fla
 static HC_COLD ssize_t managed_recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
 					 struct sockaddr *from, socklen_t *fromlen)
 {
+	int counted __attribute__((cleanup(read_end))) = fd;
 	ssize_t ret;
 
 	hc_read_begin(fd);
 	ret = HC_REAL(recvfrom_chk)(fd, buf, n, buflen, flags, from, fromlen);
 	hc_after_read(fd, n, ret);
-	hc_read_end(fd);
 	return ret;
 }
 
@@ -139,12 +147,12 @@ HC_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int
 
 static HC_COLD ssize_t managed_recvmsg(int fd, struct msghdr *msg, int flags)
 {
+	int counted __attribute__((cleanup(read_end))) = fd;
 	ssize_t ret;
 
 	hc_read_begin(fd);
 	ret = HC_REAL(recvmsg)(fd, msg, flags);
 	hc_after_read(fd, ret == 0 ? iov_total(msg->msg_iov, msg->msg_iovlen) : 0, ret);
-	hc_read_end(fd);
 	return ret;
 }
 

@@ -1093,6 +1093,49 @@ START_TEST(forked_child_gets_a_usable_table_while_another_thread_uses_it)
 }
 END_TEST
 
+START_TEST(forked_child_does_not_inherit_the_parents_readers)
+{
+	/* A parent thread inside a read does not come along into the child,
+	 * which must be able to heal that socket. */
+	struct scene s = scene_open();
+	hc_read_begin(s.fd);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		bool ok = hc_swap_begin(s.fd);
+		_exit(ok ? 0 : 1);
+	}
+	int status = wait_child(pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child: status %#x", status);
+	ck_assert(!hc_swap_begin(s.fd)); /* the parent's reader is still there */
+	hc_read_end(s.fd);
+	scene_close(&s);
+}
+END_TEST
+
+START_TEST(a_read_that_never_ended_does_not_stop_the_next_socket_at_its_number)
+{
+	/* A reader cancelled or longjmp'ed out of its read never ends its count;
+	 * a new socket at that number starts from zero. */
+	struct scene s = scene_open();
+	int fd = s.fd;
+	hc_read_begin(fd);
+	scene_hang_up(&s);
+	scene_connect(&s);
+	ck_assert_int_eq(s.fd, fd);
+	scene_serve_then_idle_out(&s);
+
+	ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), 7);
+	scene_accept_fresh(&s);
+	assert_received(s.fresh, "GET k\r\n");
+	assert_stat(reconnects, 1);
+	hc_read_end(fd); /* late: it must not go below zero */
+	ck_assert(hc_swap_begin(fd));
+	hc_swap_end(fd);
+	scene_close(&s);
+}
+END_TEST
+
 /* A test case of the suite: the clean core of setup, and a 30 s bound. */
 static TCase *conn_tcase(Suite *s, const char *name)
 {
@@ -1164,6 +1207,8 @@ Suite *conn_suite(void)
 
 	tc = conn_tcase(s, "fork");
 	tcase_add_test(tc, forked_child_gets_a_usable_table_while_another_thread_uses_it);
+	tcase_add_test(tc, forked_child_does_not_inherit_the_parents_readers);
+	tcase_add_test(tc, a_read_that_never_ended_does_not_stop_the_next_socket_at_its_number);
 
 	return s;
 }
