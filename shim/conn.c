@@ -88,7 +88,7 @@ static struct hc_conn *conn_lock(int fd, int *saved)
 {
 	*saved = errno;
 	hc_table_lock();
-	return hc_table_find(fd);
+	return hc_table_find_settled(fd);
 }
 
 /* Releases the lock conn_lock took and restores errno. */
@@ -352,6 +352,16 @@ int hc_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	return ret;
 }
 
+void hc_before_replace(int fd)
+{
+	int saved;
+
+	if (!hc_fd_known(fd))
+		return;
+	conn_lock(fd, &saved); /* waits out a heal of fd */
+	conn_unlock(saved);
+}
+
 void hc_on_close_range(unsigned first, unsigned last)
 {
 	int saved;
@@ -359,6 +369,7 @@ void hc_on_close_range(unsigned first, unsigned last)
 	if (!hc_table_any_known(first, last))
 		return;
 	conn_lock(-1, &saved);
+	hc_table_wait_no_healing(); /* a heal must not install into a number closed under it */
 	hc_table_remove_range(first, last);
 	conn_unlock(saved);
 }
@@ -404,13 +415,23 @@ static bool connect_done(int fd)
 }
 
 /* Swaps in a fresh connection. Returns true on success, logging it; on failure
- * returns false and *err holds the cause. Caller holds the lock. */
+ * returns false and *err holds the cause. Caller holds the lock; it is let go
+ * during the connect, and c (marked healing) stays as it was meanwhile. */
 static bool heal(struct hc_conn *c, const char *why, uint64_t quiet_ns, int *err)
 {
 	char addr[64];
 	uint64_t t0 = hc_now_ns(), took;
+	int s, r;
 
-	if (hc_reconnect(c, &hc_cfg, err) != 0)
+	/* The connect can take up to the timeout and retries: other threads go on
+	 * meanwhile, and any of them that touches this fd waits for the heal. */
+	hc_table_heal_begin(c);
+	r = hc_reconnect_open(c, &hc_cfg, &s, err);
+	hc_table_heal_relock();
+	if (r == 0)
+		r = hc_reconnect_install(c, s, err);
+	hc_table_heal_end(c);
+	if (r != 0)
 		return false;
 	HC_COUNT(reconnects);
 	c->ino = socket_inode(c->fd);

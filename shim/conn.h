@@ -38,6 +38,9 @@ void hc_on_shutdown(int fd);
 /* Before the real close of fd: forget it (as a socket or as an epoll fd). */
 void hc_on_close(int fd);
 void hc_on_close_range(unsigned first, unsigned last);
+/* Before dup2/dup3 onto fd: waits until no heal of fd is under way, so that a
+ * heal never installs its socket over the program's new fd. */
+void hc_before_replace(int fd);
 /* epoll_ctl for an fd the table knows: the real call and its record under the
  * table lock. Returns what the call returned, with its errno. */
 int hc_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);

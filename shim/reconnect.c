@@ -94,29 +94,31 @@ static void readd_epoll(const struct hc_conn *c)
 	}
 }
 
-int hc_reconnect(const struct hc_conn *c, const struct hc_config *cfg, int *err)
+int hc_reconnect_open(const struct hc_conn *c, const struct hc_config *cfg, int *s, int *err)
 {
-	int saved = errno, s = -1, e = 0, fdflags;
+	int saved = errno, e = 0;
 	unsigned backoff = 50;
 
-	fdflags = HC_REAL(fcntl)(c->fd, F_GETFD);
-	if (fdflags < 0) {
-		e = errno;
-		goto out;
-	}
 	for (unsigned i = 0; i <= cfg->retries; i++) {
 		if (i > 0) {
 			sleep_ms(backoff); /* a respawning server refuses for a moment */
 			backoff *= 2;
 		}
-		e = attempt(c, cfg->connect_timeout_ms, &s);
+		e = attempt(c, cfg->connect_timeout_ms, s);
 		if (e == 0)
 			break;
 	}
-	if (e != 0)
-		goto out;
+	*err = e;
+	errno = saved;
+	return e == 0 ? 0 : -1;
+}
+
+int hc_reconnect_install(const struct hc_conn *c, int s, int *err)
+{
+	int saved = errno, e = 0, fdflags = HC_REAL(fcntl)(c->fd, F_GETFD);
+
 	/* Status flags as the program last set them (O_NONBLOCK included or not). */
-	if (HC_REAL(fcntl)(s, F_SETFL, c->status_flags) != 0) {
+	if (fdflags < 0 || HC_REAL(fcntl)(s, F_SETFL, c->status_flags) != 0) {
 		e = errno;
 	} else {
 		remove_epoll(c);
@@ -125,8 +127,16 @@ int hc_reconnect(const struct hc_conn *c, const struct hc_config *cfg, int *err)
 		readd_epoll(c);
 	}
 	HC_REAL(close)(s);
-out:
 	*err = e;
 	errno = saved;
 	return e == 0 ? 0 : -1;
+}
+
+int hc_reconnect(const struct hc_conn *c, const struct hc_config *cfg, int *err)
+{
+	int s;
+
+	if (hc_reconnect_open(c, cfg, &s, err) != 0)
+		return -1;
+	return hc_reconnect_install(c, s, err);
 }

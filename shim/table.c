@@ -214,6 +214,55 @@ unsigned hc_table_count(void)
 	return HASH_COUNT(table);
 }
 
+/* Signalled (with table_lock) whenever a heal or a swap ends. */
+static pthread_cond_t settled = PTHREAD_COND_INITIALIZER;
+static unsigned healing; /* entries whose reconnect is under way without the lock */
+
+struct hc_conn *hc_table_find_settled(int fd)
+{
+	struct hc_conn *c;
+
+	while ((c = hc_table_find(fd)) != NULL && c->healing)
+		pthread_cond_wait(&settled, &table_lock);
+	return c;
+}
+
+void hc_table_wait_no_healing(void)
+{
+	while (healing > 0)
+		pthread_cond_wait(&settled, &table_lock);
+}
+
+void hc_table_heal_begin(struct hc_conn *c)
+{
+	c->healing = true;
+	healing++;
+	pthread_mutex_unlock(&table_lock);
+}
+
+void hc_table_heal_relock(void) { pthread_mutex_lock(&table_lock); }
+
+void hc_table_heal_end(struct hc_conn *c)
+{
+	c->healing = false;
+	healing--;
+	pthread_cond_broadcast(&settled);
+}
+
+void hc_swap_end(int fd)
+{
+	atomic_fetch_and(&hc_reading[fd], ~HC_SWAPPING);
+	pthread_cond_broadcast(&settled);
+}
+
+void hc_table_wait_swap(int fd)
+{
+	pthread_mutex_lock(&table_lock);
+	while (atomic_load(&hc_reading[fd]) & HC_SWAPPING)
+		pthread_cond_wait(&settled, &table_lock);
+	pthread_mutex_unlock(&table_lock);
+}
+
 void hc_table_atfork_prepare(void) { pthread_mutex_lock(&table_lock); }
 void hc_table_atfork_parent(void) { pthread_mutex_unlock(&table_lock); }
 
@@ -224,8 +273,12 @@ void hc_table_atfork_child(void)
 	/* The child has one thread; the lock it inherited is ours but may not be
 	 * unlockable there by POSIX rules: start a fresh one. */
 	pthread_mutex_init(&table_lock, NULL);
-	/* The parent's readers did not come along. */
+	pthread_cond_init(&settled, NULL);
+	/* The parent's readers and healers did not come along: the child's fds
+	 * still name the sockets they named at the fork. */
+	healing = 0;
 	HASH_ITER(hh, table, c, tmp) {
 		atomic_store(&hc_reading[c->fd], 0);
+		c->healing = false;
 	}
 }

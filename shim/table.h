@@ -62,6 +62,7 @@ struct hc_conn {
 	bool read_since_write; /* the program read bytes since its last write */
 	bool unreplayable;     /* an option or bind we could not replay was set */
 	bool counted;          /* counted in the stats as managed */
+	bool healing;          /* a reconnect is under way without the lock: hands off */
 	unsigned char nopts;
 	unsigned char nregs;
 	socklen_t peer_len, bind_len; /* bind_len 0 = no explicit bind */
@@ -99,14 +100,15 @@ void hc_table_unlock(void);
 #define HC_SWAPPING 0x80000000u
 extern _Atomic uint32_t hc_reading[HC_FD_LIMIT];
 
+/* Waits, without holding the lock, until no swap of fd is under way. */
+void hc_table_wait_swap(int fd);
+
 /* Before a read of managed fd: counts it; if a swap is under way, waits for it
- * (the swapping thread holds the table lock) so as to read the new socket. */
+ * so as to read the new socket. */
 static inline void hc_read_begin(int fd)
 {
-	if ((unsigned)fd < HC_FD_LIMIT && (atomic_fetch_add(&hc_reading[fd], 1) & HC_SWAPPING)) {
-		hc_table_lock();
-		hc_table_unlock();
-	}
+	if ((unsigned)fd < HC_FD_LIMIT && (atomic_fetch_add(&hc_reading[fd], 1) & HC_SWAPPING))
+		hc_table_wait_swap(fd);
 }
 
 /* After that read, and after hc_after_read recorded what it returned. Never
@@ -136,10 +138,8 @@ static inline bool hc_swap_begin(int fd)
 	return true;
 }
 
-static inline void hc_swap_end(int fd)
-{
-	atomic_fetch_and(&hc_reading[fd], ~HC_SWAPPING);
-}
+/* Caller holds the table lock: the swap of fd is over; wakes the readers that wait for it. */
+void hc_swap_end(int fd);
 
 /* The "not mine" check of every wrapper: no lock, no syscall. */
 static inline bool hc_fd_known(int fd) { return hc_bit_test(hc_known_bits, fd); }
@@ -148,6 +148,21 @@ static inline bool hc_fd_epoll(int fd) { return hc_bit_test(hc_epoll_bits, fd); 
 
 /* The entry for fd, or NULL. Caller holds the lock. */
 struct hc_conn *hc_table_find(int fd);
+
+/* The same, once no reconnect of it is under way: waits (the lock is released
+ * meanwhile) while the entry is healing. Caller holds the lock. */
+struct hc_conn *hc_table_find_settled(int fd);
+
+/* Caller holds the lock: waits (released meanwhile) until no entry is healing. */
+void hc_table_wait_no_healing(void);
+
+/* A reconnect of c without the lock: hc_table_heal_begin marks c healing and
+ * releases the lock; hc_table_heal_relock takes it back; hc_table_heal_end
+ * (lock held) clears the mark and wakes those waiting for c. While c is
+ * healing, nothing else changes or frees it: every path that would waits. */
+void hc_table_heal_begin(struct hc_conn *c);
+void hc_table_heal_relock(void);
+void hc_table_heal_end(struct hc_conn *c);
 
 /* A new zeroed entry for fd (state UNCONNECTED), after forgetting whatever the
  * number was (hc_table_forget_fd); sets the known bit. NULL if out of memory. Caller holds the lock. */

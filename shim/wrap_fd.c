@@ -41,6 +41,7 @@ HC_EXPORT int dup(int fd)
 
 HC_EXPORT int dup2(int oldfd, int newfd)
 {
+	hc_before_replace(newfd);
 	int ret = HC_REAL(dup2)(oldfd, newfd);
 	if (ret >= 0)
 		hc_on_dup(oldfd, newfd);
@@ -49,6 +50,7 @@ HC_EXPORT int dup2(int oldfd, int newfd)
 
 HC_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
+	hc_before_replace(newfd);
 	int ret = HC_REAL(dup3)(oldfd, newfd, flags);
 	if (ret >= 0)
 		hc_on_dup(oldfd, newfd);

@@ -368,6 +368,61 @@ START_TEST(a_read_that_starts_during_a_swap_waits_for_the_new_socket)
 }
 END_TEST
 
+static _Atomic int healer_done;
+
+static void *write_on_stale(void *arg)
+{
+	int fd = *(int *)arg;
+	ck_assert_int_eq(app_write(fd, "GET k\r\n"), -1); /* every reconnect refused */
+	healer_done = 1;
+	return NULL;
+}
+
+/* True while fd's entry is marked healing (the lock is free then). */
+static bool healing_now(int fd)
+{
+	hc_table_lock();
+	struct hc_conn *c = hc_table_find(fd);
+	bool h = c != NULL && c->healing;
+	hc_table_unlock();
+	return h;
+}
+
+START_TEST(a_heal_lets_other_sockets_go_on_and_holds_its_own)
+{
+	/* The reconnect runs without the table lock: another connection's write
+	 * goes through at once, while a dup2 onto the healing fd waits for the
+	 * heal to end (here: refused 4 times, 350 ms of backoff, then EPIPE). */
+	hc_cfg.retries = 3;
+	struct scene a = scene_open(), b = scene_open();
+	exchange(b.fd, b.server);
+	scene_serve_then_idle_out(&a);
+	close_early(&a.listener); /* every reconnect is refused */
+	healer_done = 0;
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, write_on_stale, &a.fd), 0);
+	while (!healing_now(a.fd))
+		sleep_ms(1);
+
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(app_write(b.fd, "GET b\r\n"), 7);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	ck_assert_msg(ms < 150, "a write on another socket waited %ld ms for the heal", ms);
+	assert_received(b.server, "GET b\r\n");
+
+	hc_before_replace(a.fd); /* returns once the heal is over */
+	hc_table_lock();
+	ck_assert_int_eq(hc_table_find(a.fd)->state, HC_CONN_DEAD);
+	hc_table_unlock();
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert(healer_done);
+	scene_close(&a);
+	scene_close(&b);
+}
+END_TEST
+
 START_TEST(max_idle_never_retires_a_connection_another_thread_is_reading)
 {
 	hc_cfg.max_idle_ms = 20;
@@ -1189,6 +1244,7 @@ Suite *conn_suite(void)
 	tcase_add_test(tc, stale_socket_another_thread_is_reading_is_not_swapped);
 	tcase_add_test(tc, max_idle_never_retires_a_connection_another_thread_is_reading);
 	tcase_add_test(tc, a_read_that_starts_during_a_swap_waits_for_the_new_socket);
+	tcase_add_test(tc, a_heal_lets_other_sockets_go_on_and_holds_its_own);
 
 	tc = conn_tcase(s, "counters");
 	tcase_add_test(tc, unreplayable_option_set_before_connect_counts_as_passthrough);
