@@ -36,6 +36,8 @@ struct hc_config {
 	uint32_t max_idle_ms;
 	uint32_t connect_timeout_ms;
 	uint32_t retries;
+	uint32_t replay_max;     /* bytes of a request kept for a replay; 0 = no replay */
+	uint32_t replay_wait_ms; /* bound on the wait for proof that a request was never delivered */
 	enum hc_unread_policy unread;
 	enum hc_log_level log_level;
 	char log_file[PATH_MAX]; /* empty = stderr */

@@ -59,6 +59,8 @@ static void assert_defaults(const struct hc_config *c)
 	ck_assert_uint_eq(c->max_idle_ms, 0);
 	ck_assert_uint_eq(c->connect_timeout_ms, 2000);
 	ck_assert_uint_eq(c->retries, 2);
+	ck_assert_uint_eq(c->replay_max, 65536);
+	ck_assert_uint_eq(c->replay_wait_ms, 200);
 	ck_assert_int_eq(c->unread, HC_UNREAD_KEEP);
 	ck_assert_int_eq(c->log_level, HC_LOG_WARN);
 	ck_assert_str_eq(c->log_file, "");
@@ -128,6 +130,8 @@ static const struct {
 	{ "HALFCLOSE_CONNECT_TIMEOUT_MS", offsetof(struct hc_config, connect_timeout_ms), "1", "0", "600000",
 	  "600001" },
 	{ "HALFCLOSE_RETRIES", offsetof(struct hc_config, retries), "0", NULL, "10", "11" },
+	{ "HALFCLOSE_REPLAY_MAX", offsetof(struct hc_config, replay_max), "0", NULL, "16777216", "16777217" },
+	{ "HALFCLOSE_REPLAY_WAIT_MS", offsetof(struct hc_config, replay_wait_ms), "1", "0", "60000", "60001" },
 };
 #define N_NUMERIC ((int)(sizeof numeric / sizeof numeric[0]))
 
