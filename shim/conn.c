@@ -20,6 +20,7 @@
 #include "probe.h"
 #include "real.h"
 #include "reconnect.h"
+#include "replay.h"
 #include "table.h"
 
 extern char **environ;
@@ -557,6 +558,14 @@ static enum hc_write_action note_write(struct hc_conn *c, const struct iovec *io
 			return act;
 		now = hc_now_ns();
 	}
+	/* Only a request after a quiet gap may be replayed (the idle requirement):
+	 * after `write A, write B, read`, B's reply may still be owed. */
+	if (boundary && hc_cfg.replay_max > 0 && quiet >= (uint64_t)hc_cfg.min_idle_ms * 1000000u)
+		hc_request_begin(c);
+	else if (boundary)
+		hc_request_forget(c);
+	if (act == HC_WRITE_PROCEED && c->req_open)
+		act = HC_WRITE_RECORD;
 	c->wrote = true;
 	c->read_since_write = false;
 	c->last_io_ns = now;
@@ -575,38 +584,105 @@ enum hc_write_action hc_before_write(int fd, const struct iovec *iov, size_t iov
 	return act;
 }
 
-void hc_after_write(int fd, ssize_t ret)
+void hc_after_write(int fd, enum hc_write_action act, const struct iovec *iov, size_t iovcnt, ssize_t ret)
 {
 	int saved;
 	struct hc_conn *c;
 
-	if (ret >= 0 || (errno != EPIPE && errno != ECONNRESET))
+	if (ret >= 0 ? act != HC_WRITE_RECORD || ret == 0 : errno != EPIPE && errno != ECONNRESET)
 		return;
 	c = conn_lock(fd, &saved);
-	/* The program has now seen the connection fail: its move. */
-	if (c != NULL && c->state == HC_CONN_MANAGED)
+	if (c != NULL && ret > 0)
+		hc_request_append(c, iov, iovcnt, (size_t)ret, hc_cfg.replay_max);
+	else if (c != NULL && c->state == HC_CONN_MANAGED)
+		/* The program has now seen the connection fail: its move. */
 		hc_conn_set_state(c, HC_CONN_UNMANAGED);
 	conn_unlock(saved);
 }
 
-void hc_after_read(int fd, size_t requested, ssize_t ret)
+/* After a read on c returned EOF or a reset (read_err, 0 for EOF) before any
+ * reply to the request kept in c: resends it on a new connection installed at
+ * c->fd if the peer provably never received it. Returns true if it did. The
+ * caller holds the lock and is the thread reading c->fd; the lock is let go
+ * while the kernel is asked and the new connection made, and c (healing)
+ * stays as it was meanwhile. */
+static bool replay(struct hc_conn *c, int read_err)
 {
-	int saved;
+	char addr[64];
+	uint64_t t0 = hc_now_ns(), took;
+	enum hc_delivery d;
+	int s = -1, r = -1, err = 0;
+
+	/* An EOF after ETIMEDOUT proves nothing: the ACKs may be what was lost. */
+	if (c->replayed || c->req_len == 0 || read_err == ETIMEDOUT || socket_inode(c->fd) != c->ino)
+		return false;
+	/* Another thread reading it holds the old connection: leave the socket be. */
+	if (!hc_swap_begin_reader(c->fd))
+		return false;
+	hc_table_heal_begin(c);
+	d = hc_delivery_verdict(c->fd, c->req_len, hc_cfg.replay_wait_ms);
+	if (d == HC_NEVER_DELIVERED && hc_reconnect_open(c, &hc_cfg, &s, &err) == 0) {
+		/* Sent before the socket is installed: nothing can come between. */
+		err = hc_send_all(s, c->req, c->req_len, hc_cfg.connect_timeout_ms);
+		if (err == 0)
+			r = 0;
+		else
+			HC_REAL(close)(s);
+	}
+	hc_table_heal_relock();
+	if (r == 0)
+		r = hc_reconnect_install(c, s, &err);
+	hc_table_heal_end(c);
+	hc_swap_end(c->fd);
+	hc_addr_format(&c->peer.sa, addr, sizeof(addr));
+	if (d != HC_NEVER_DELIVERED) {
+		hc_log(HC_LOG_INFO, "fd %d %s %s before any reply to a %u-byte request: %s, not replayed", c->fd, addr,
+		       read_err ? strerror(read_err) : "EOF", c->req_len, hc_delivery_name(d));
+		return false;
+	}
+	if (r != 0) {
+		HC_COUNT(reconnect_failures);
+		hc_log(HC_LOG_WARN, "fd %d %s request never delivered; replay failed (%s); the read reports the close",
+		       c->fd, addr, strerror(err));
+		return false;
+	}
+	HC_COUNT(reconnects);
+	HC_COUNT(replays);
+	c->ino = socket_inode(c->fd);
+	c->replayed = true;
+	c->read_since_write = false;
+	c->last_io_ns = hc_now_ns();
+	took = c->last_io_ns - t0;
+	hc_log(HC_LOG_INFO, "fd %d %s %s before any reply: the %u-byte request was never delivered (reset); "
+	       "resent on a new connection in %llu.%02llu ms", c->fd, addr, read_err ? strerror(read_err) : "EOF",
+	       c->req_len, (unsigned long long)(took / 1000000), (unsigned long long)(took % 1000000 / 10000));
+	return true;
+}
+
+enum hc_read_action hc_after_read(int fd, size_t requested, ssize_t ret)
+{
+	enum hc_read_action act = HC_READ_DONE;
+	int saved, read_err = ret < 0 ? errno : 0;
 	struct hc_conn *c;
 	bool eof = (ret == 0 && requested > 0) ||
 		   (ret < 0 && (errno == ECONNRESET || errno == EPIPE || errno == ETIMEDOUT));
 
 	if (ret < 0 && !eof)
-		return; /* EAGAIN, EINTR: nothing was read */
+		return HC_READ_DONE; /* EAGAIN, EINTR: nothing was read */
 	c = conn_lock(fd, &saved);
 	if (c != NULL && eof) {
-		/* The program knows the peer closed; what it does next is its decision. */
-		hc_conn_set_state(c, HC_CONN_UNMANAGED);
+		if (c->state == HC_CONN_MANAGED && c->req_open && replay(c, read_err))
+			act = HC_READ_AGAIN;
+		else
+			/* The program knows the peer closed; what it does next is its decision. */
+			hc_conn_set_state(c, HC_CONN_UNMANAGED);
 	} else if (c != NULL && ret > 0) {
 		if (c->state == HC_CONN_CONNECTING)
 			become_managed(c);
+		hc_request_forget(c); /* the reply has begun: the request was delivered */
 		c->read_since_write = true;
 		c->last_io_ns = hc_now_ns();
 	}
 	conn_unlock(saved);
+	return act;
 }

@@ -47,19 +47,31 @@ int hc_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
 /* newfd became a copy of oldfd (dup*, F_DUPFD): a shared socket is no longer swappable. */
 void hc_on_dup(int oldfd, int newfd);
 
-enum hc_write_action { HC_WRITE_PROCEED, HC_WRITE_FAIL };
+enum hc_write_action {
+	HC_WRITE_PROCEED, /* write, then tell hc_after_write */
+	HC_WRITE_RECORD,  /* the same; what the write takes is kept for a replay */
+	HC_WRITE_FAIL,    /* return -1 with errno EPIPE, send nothing */
+};
 
 /* Called before a write-family call on a managed fd, with what is about to be
  * written (read only at boundaries, for TLS detection; NULL bases tolerated).
- * Decides boundary, probes, heals. HC_WRITE_FAIL: the caller returns -1 with
- * errno EPIPE and sends nothing. */
+ * Decides boundary, probes, heals, starts keeping a replayable request. */
 enum hc_write_action hc_before_write(int fd, const struct iovec *iov, size_t iovcnt);
 
-/* After a write-family call on a managed fd that returned ret (errno = its error). */
-void hc_after_write(int fd, ssize_t ret);
+/* After that write-family call returned ret (errno = its error), with the
+ * action hc_before_write gave and the bytes it was given (iov may be NULL
+ * where the bytes cannot be kept: the request is then not replayable). */
+void hc_after_write(int fd, enum hc_write_action act, const struct iovec *iov, size_t iovcnt, ssize_t ret);
+
+enum hc_read_action {
+	HC_READ_DONE,  /* return what the read returned */
+	HC_READ_AGAIN, /* the request was replayed on a new connection: read again */
+};
 
 /* After a read-family call on a managed fd: requested bytes, the result
- * (errno = its error). */
-void hc_after_read(int fd, size_t requested, ssize_t ret);
+ * (errno = its error). An EOF or reset before any reply to a request the peer
+ * provably never received resends it on a new connection at fd, and says to
+ * read again (once per request). */
+enum hc_read_action hc_after_read(int fd, size_t requested, ssize_t ret);
 
 #endif

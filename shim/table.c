@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "replay.h"
+
 _Atomic uint64_t hc_known_bits[HC_FD_LIMIT / 64];
 _Atomic uint64_t hc_managed_bits[HC_FD_LIMIT / 64];
 _Atomic uint64_t hc_epoll_bits[HC_FD_LIMIT / 64];
@@ -42,6 +44,7 @@ static void conn_free(struct hc_conn *c)
 	bit_set(hc_known_bits, c->fd, false);
 	free(c->opts);
 	free(c->regs);
+	free(c->req);
 	free(c);
 }
 
@@ -126,6 +129,8 @@ void hc_table_remove_range(unsigned first, unsigned last)
 void hc_conn_set_state(struct hc_conn *c, enum hc_conn_state state)
 {
 	c->state = state;
+	if (state != HC_CONN_MANAGED)
+		hc_request_forget(c);
 	bit_set(hc_managed_bits, c->fd,
 		state == HC_CONN_CONNECTING || state == HC_CONN_MANAGED || state == HC_CONN_DEAD);
 }

@@ -63,6 +63,8 @@ struct hc_conn {
 	bool unreplayable;     /* an option or bind we could not replay was set */
 	bool counted;          /* counted in the stats as managed */
 	bool healing;          /* a reconnect is under way without the lock: hands off */
+	bool req_open;         /* req holds the request under way, replayable (replay.h) */
+	bool replayed;         /* that request was resent once already */
 	unsigned char nopts;
 	unsigned char nregs;
 	socklen_t peer_len, bind_len; /* bind_len 0 = no explicit bind */
@@ -70,6 +72,8 @@ struct hc_conn {
 	uint64_t ino;                 /* the socket's inode at connect: is fd still that socket? */
 	struct hc_sockopt *opts;      /* nopts entries, in the order first set */
 	struct hc_epoll_reg *regs;    /* nregs entries */
+	unsigned char *req;           /* the request's bytes (req_len of req_cap), while req_open */
+	uint32_t req_len, req_cap;
 	union hc_sockaddr peer;
 	union hc_sockaddr bound;
 	UT_hash_handle hh;
@@ -138,6 +142,15 @@ static inline bool hc_swap_begin(int fd)
 	return true;
 }
 
+/* The same for the one thread that is itself inside a read of fd (a replay):
+ * true if no other thread is reading it. */
+static inline bool hc_swap_begin_reader(int fd)
+{
+	uint32_t just_us = 1;
+	return (unsigned)fd < HC_FD_LIMIT &&
+	       atomic_compare_exchange_strong(&hc_reading[fd], &just_us, 1 | HC_SWAPPING);
+}
+
 /* Caller holds the table lock: the swap of fd is over; wakes the readers that wait for it. */
 void hc_swap_end(int fd);
 
@@ -183,7 +196,8 @@ bool hc_table_any_known(unsigned first, unsigned last);
  * epoll fd in that range. Caller holds the lock. */
 void hc_table_remove_range(unsigned first, unsigned last);
 
-/* Moves c to state, keeping the managed bit in step. Caller holds the lock. */
+/* Moves c to state, keeping the managed bit in step; a connection no longer
+ * MANAGED keeps no request for a replay. Caller holds the lock. */
 void hc_conn_set_state(struct hc_conn *c, enum hc_conn_state state);
 
 /* Records a successful setsockopt for replay; an option whose value is too big

@@ -1,5 +1,7 @@
 /* wrap_read.c - interposed read family, fortified variants included: a read
- * marks a request boundary; EOF or a reset seen by the program ends management.
+ * marks a request boundary; EOF or a reset seen by the program ends management,
+ * unless the request was replayed on a new connection: then the read is made
+ * again there.
  * The size asked for matters only when 0 came back (EOF or an empty read), so
  * the program's iovecs are only walked then, after the kernel accepted them.
  * Each read of a managed fd is counted while it runs and until what it returned
@@ -32,8 +34,9 @@ static HC_COLD ssize_t managed_read(int fd, void *buf, size_t n)
 	ssize_t ret;
 
 	hc_read_begin(fd);
-	ret = HC_REAL(read)(fd, buf, n);
-	hc_after_read(fd, n, ret);
+	do
+		ret = HC_REAL(read)(fd, buf, n);
+	while (hc_after_read(fd, n, ret) == HC_READ_AGAIN);
 	return ret;
 }
 
@@ -50,8 +53,9 @@ static HC_COLD ssize_t managed_read_chk(int fd, void *buf, size_t n, size_t bufl
 	ssize_t ret;
 
 	hc_read_begin(fd);
-	ret = HC_REAL(read_chk)(fd, buf, n, buflen);
-	hc_after_read(fd, n, ret);
+	do
+		ret = HC_REAL(read_chk)(fd, buf, n, buflen);
+	while (hc_after_read(fd, n, ret) == HC_READ_AGAIN);
 	return ret;
 }
 
@@ -68,8 +72,9 @@ static HC_COLD ssize_t managed_readv(int fd, const struct iovec *iov, int cnt)
 	ssize_t ret;
 
 	hc_read_begin(fd);
-	ret = HC_REAL(readv)(fd, iov, cnt);
-	hc_after_read(fd, ret == 0 && cnt > 0 ? iov_total(iov, (size_t)cnt) : 0, ret);
+	do
+		ret = HC_REAL(readv)(fd, iov, cnt);
+	while (hc_after_read(fd, ret == 0 && cnt > 0 ? iov_total(iov, (size_t)cnt) : 0, ret) == HC_READ_AGAIN);
 	return ret;
 }
 
@@ -88,8 +93,9 @@ static HC_COLD ssize_t managed_recvfrom(int fd, void *buf, size_t n, int flags, 
 	ssize_t ret;
 
 	hc_read_begin(fd);
-	ret = HC_REAL(recvfrom)(fd, buf, n, flags, from, fromlen);
-	hc_after_read(fd, n, ret);
+	do
+		ret = HC_REAL(recvfrom)(fd, buf, n, flags, from, fromlen);
+	while (hc_after_read(fd, n, ret) == HC_READ_AGAIN);
 	return ret;
 }
 
@@ -113,8 +119,9 @@ static HC_COLD ssize_t managed_recv_chk(int fd, void *buf, size_t n, size_t bufl
 	ssize_t ret;
 
 	hc_read_begin(fd);
-	ret = HC_REAL(recv_chk)(fd, buf, n, buflen, flags);
-	hc_after_read(fd, n, ret);
+	do
+		ret = HC_REAL(recv_chk)(fd, buf, n, buflen, flags);
+	while (hc_after_read(fd, n, ret) == HC_READ_AGAIN);
 	return ret;
 }
 
@@ -132,8 +139,9 @@ static HC_COLD ssize_t managed_recvfrom_chk(int fd, void *buf, size_t n, size_t 
 	ssize_t ret;
 
 	hc_read_begin(fd);
-	ret = HC_REAL(recvfrom_chk)(fd, buf, n, buflen, flags, from, fromlen);
-	hc_after_read(fd, n, ret);
+	do
+		ret = HC_REAL(recvfrom_chk)(fd, buf, n, buflen, flags, from, fromlen);
+	while (hc_after_read(fd, n, ret) == HC_READ_AGAIN);
 	return ret;
 }
 
@@ -151,8 +159,9 @@ static HC_COLD ssize_t managed_recvmsg(int fd, struct msghdr *msg, int flags)
 	ssize_t ret;
 
 	hc_read_begin(fd);
-	ret = HC_REAL(recvmsg)(fd, msg, flags);
-	hc_after_read(fd, ret == 0 ? iov_total(msg->msg_iov, msg->msg_iovlen) : 0, ret);
+	do
+		ret = HC_REAL(recvmsg)(fd, msg, flags);
+	while (hc_after_read(fd, ret == 0 ? iov_total(msg->msg_iov, msg->msg_iovlen) : 0, ret) == HC_READ_AGAIN);
 	return ret;
 }
 

@@ -11,11 +11,12 @@
 static HC_COLD ssize_t managed_write(int fd, const void *buf, size_t n)
 {
 	struct iovec v = { (void *)buf, n };
+	enum hc_write_action act = hc_before_write(fd, &v, 1);
 
-	if (hc_before_write(fd, &v, 1) == HC_WRITE_FAIL)
+	if (act == HC_WRITE_FAIL)
 		return hc_fail_epipe();
 	ssize_t ret = HC_REAL(write)(fd, buf, n);
-	hc_after_write(fd, ret);
+	hc_after_write(fd, act, &v, 1, ret);
 	return ret;
 }
 
@@ -28,10 +29,13 @@ HC_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 
 static HC_COLD ssize_t managed_writev(int fd, const struct iovec *iov, int cnt)
 {
-	if (hc_before_write(fd, iov, cnt > 0 ? (size_t)cnt : 0) == HC_WRITE_FAIL)
+	size_t n = cnt > 0 ? (size_t)cnt : 0;
+	enum hc_write_action act = hc_before_write(fd, iov, n);
+
+	if (act == HC_WRITE_FAIL)
 		return hc_fail_epipe();
 	ssize_t ret = HC_REAL(writev)(fd, iov, cnt);
-	hc_after_write(fd, ret);
+	hc_after_write(fd, act, iov, n, ret);
 	return ret;
 }
 
@@ -46,11 +50,12 @@ static HC_COLD ssize_t managed_sendto(int fd, const void *buf, size_t n, int fla
 				   socklen_t tolen)
 {
 	struct iovec v = { (void *)buf, n };
+	enum hc_write_action act = hc_before_write(fd, &v, 1);
 
-	if (hc_before_write(fd, &v, 1) == HC_WRITE_FAIL)
+	if (act == HC_WRITE_FAIL)
 		return hc_fail_epipe();
 	ssize_t ret = HC_REAL(sendto)(fd, buf, n, flags, to, tolen);
-	hc_after_write(fd, ret);
+	hc_after_write(fd, act, &v, 1, ret);
 	return ret;
 }
 
@@ -71,10 +76,14 @@ HC_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const str
 static HC_COLD ssize_t managed_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	/* A NULL msg is the kernel's EFAULT to report. */
-	if (hc_before_write(fd, msg ? msg->msg_iov : NULL, msg ? msg->msg_iovlen : 0) == HC_WRITE_FAIL)
+	const struct iovec *iov = msg ? msg->msg_iov : NULL;
+	size_t n = msg ? msg->msg_iovlen : 0;
+	enum hc_write_action act = hc_before_write(fd, iov, n);
+
+	if (act == HC_WRITE_FAIL)
 		return hc_fail_epipe();
 	ssize_t ret = HC_REAL(sendmsg)(fd, msg, flags);
-	hc_after_write(fd, ret);
+	hc_after_write(fd, act, iov, n, ret);
 	return ret;
 }
 
@@ -89,10 +98,13 @@ static HC_COLD int managed_sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n
 {
 	const struct msghdr *first = msgs != NULL && n > 0 ? &msgs[0].msg_hdr : NULL;
 
-	if (hc_before_write(fd, first ? first->msg_iov : NULL, first ? first->msg_iovlen : 0) == HC_WRITE_FAIL)
+	enum hc_write_action act = hc_before_write(fd, first ? first->msg_iov : NULL, first ? first->msg_iovlen : 0);
+
+	if (act == HC_WRITE_FAIL)
 		return (int)hc_fail_epipe();
 	int ret = HC_REAL(sendmmsg)(fd, msgs, n, flags);
-	hc_after_write(fd, ret);
+	/* ret counts messages: the bytes are not kept (no replay after sendmmsg). */
+	hc_after_write(fd, act, NULL, 0, ret);
 	return ret;
 }
 

@@ -11,5 +11,6 @@ Suite *reconnect_suite(void);
 Suite *log_suite(void);
 Suite *real_suite(void);
 Suite *conn_suite(void);
+Suite *replay_suite(void);
 
 #endif

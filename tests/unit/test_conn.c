@@ -117,13 +117,14 @@ static enum hc_write_action before_write(int fd, const struct iovec *iov, size_t
 static ssize_t app_send(int fd, const void *s, size_t n)
 {
 	struct iovec v = { (void *)s, n };
-	if (before_write(fd, &v, 1) == HC_WRITE_FAIL) {
+	enum hc_write_action act = before_write(fd, &v, 1);
+	if (act == HC_WRITE_FAIL) {
 		errno = EPIPE;
 		return -1;
 	}
 	ssize_t r = write(fd, s, n);
 	int e = errno;
-	hc_after_write(fd, r);
+	hc_after_write(fd, act, &v, 1, r);
 	ck_assert_int_eq(errno, e);
 	return r;
 }
@@ -133,13 +134,22 @@ static ssize_t app_write(int fd, const char *s)
 	return app_send(fd, s, strlen(s));
 }
 
-/* read() as the wrapper reports it. */
+/* read() as the wrapper makes it: again after a replay. */
 static ssize_t app_read(int fd, char *buf, size_t n)
 {
-	ssize_t r = read(fd, buf, n);
-	int e = errno;
-	hc_after_read(fd, n, r);
-	ck_assert_int_eq(errno, e);
+	enum hc_read_action act;
+	ssize_t r;
+	int e;
+
+	hc_read_begin(fd);
+	do {
+		r = read(fd, buf, n);
+		e = errno;
+		act = hc_after_read(fd, n, r);
+		ck_assert_int_eq(errno, e);
+	} while (act == HC_READ_AGAIN);
+	hc_read_end(fd);
+	errno = e;
 	return r;
 }
 
@@ -715,7 +725,7 @@ START_TEST(every_hook_preserves_errno)
 	KEEPS_ERRNO(hc_on_nonblock(fd, false));
 	struct iovec x = { "x", 1 };
 	KEEPS_ERRNO(hc_before_write(fd, &x, 1));
-	KEEPS_ERRNO(hc_after_write(fd, 1));
+	KEEPS_ERRNO(hc_after_write(fd, HC_WRITE_RECORD, &x, 1, 1));
 	KEEPS_ERRNO(hc_after_read(fd, 1, 1));
 	KEEPS_ERRNO(hc_on_dup(fd, 1000));
 	KEEPS_ERRNO(hc_on_shutdown(fd));
@@ -849,9 +859,10 @@ START_TEST(failed_retirement_keeps_the_old_connection_and_is_no_reconnect_failur
 	sleep_ms(40);
 
 	struct iovec v = { "GET k\r\n", 7 };
-	ck_assert_int_eq(before_write(s.fd, &v, 1), HC_WRITE_PROCEED);
+	enum hc_write_action act = before_write(s.fd, &v, 1);
+	ck_assert_int_ne(act, HC_WRITE_FAIL);
 	ck_assert_int_eq(write(s.fd, "GET k\r\n", 7), 7);
-	hc_after_write(s.fd, 7);
+	hc_after_write(s.fd, act, &v, 1, 7);
 	assert_received(s.server, "GET k\r\n");
 	ck_assert(hc_fd_managed(s.fd));
 	assert_stat(reconnect_failures, 0);
@@ -961,7 +972,7 @@ START_TEST(write_with_no_iovec_or_a_null_base_proceeds_at_a_boundary)
 	struct scene s = scene_listen();
 	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
 		scene_connect(&s); /* a first write: a boundary, probed */
-		ck_assert_msg(before_write(s.fd, cases[k].iov, cases[k].cnt) == HC_WRITE_PROCEED, "case %zu", k);
+		ck_assert_msg(before_write(s.fd, cases[k].iov, cases[k].cnt) != HC_WRITE_FAIL, "case %zu", k);
 		ck_assert_msg(hc_fd_managed(s.fd), "case %zu", k);
 		scene_hang_up(&s);
 	}
@@ -1191,6 +1202,166 @@ START_TEST(a_read_that_never_ended_does_not_stop_the_next_socket_at_its_number)
 }
 END_TEST
 
+/* ---- replay: the FIN that was still on the wire when the write was probed ---- */
+
+/* The race as the core sees it: the peer closed, but the boundary write is not
+ * probed (HALFCLOSE_PROBE_AFTER_MS holds the probe off, as a FIN still in
+ * flight would make it say alive), so the request goes into the closed
+ * connection. */
+static void scene_race_the_close(struct scene *s, bool full_close)
+{
+	hc_cfg.probe_after_ms = 60000;
+	exchange(s->fd, s->server);
+	if (full_close) {
+		close_early(&s->server); /* the client's bytes will be answered by RST */
+		ck_assert(wait_for_events(s->fd, POLLRDHUP) & POLLRDHUP);
+	} else {
+		server_idles_out(s->fd, s->server); /* SHUT_WR: it still reads */
+	}
+	ck_assert_int_eq(app_write(s->fd, "GET k\r\n"), 7);
+}
+
+struct replier {
+	int listener;
+	char got[16];
+};
+
+/* The server side of a replay: accepts the new connection, reads the request, answers it. */
+static void *accept_and_reply(void *arg)
+{
+	struct replier *r = arg;
+	int fd = accept_within(r->listener);
+	ssize_t n = read_within(fd, r->got, sizeof r->got - 1);
+	r->got[n > 0 ? n : 0] = '\0';
+	ck_assert_int_eq(write(fd, "$1\r\nv\r\n", 7), 7);
+	sleep_ms(100); /* let the client read before it sees the close */
+	close(fd);
+	return NULL;
+}
+
+START_TEST(request_reset_before_any_reply_is_resent_and_the_read_gets_the_reply)
+{
+	struct scene s = scene_open();
+	struct replier r = { .listener = s.listener };
+	pthread_t t;
+	char buf[16];
+
+	scene_race_the_close(&s, true);
+	ck_assert_int_eq(pthread_create(&t, NULL, accept_and_reply, &r), 0);
+	ck_assert_int_eq(app_read(s.fd, buf, sizeof buf), 7); /* blocking: EOF, replay, then the reply */
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_str_eq(r.got, "GET k\r\n");
+	ck_assert_int_eq(memcmp(buf, "$1\r\nv\r\n", 7), 0);
+	assert_stat(replays, 1);
+	assert_stat(reconnects, 1);
+	ck_assert(hc_fd_managed(s.fd));
+	scene_close(&s);
+}
+END_TEST
+
+START_TEST(nonblocking_read_after_a_replay_says_eagain_until_the_reply_comes)
+{
+	struct scene s = scene_open();
+	char buf[16];
+
+	ck_assert_int_eq(fcntl(s.fd, F_SETFL, O_NONBLOCK), 0);
+	hc_on_status_flags(s.fd, O_NONBLOCK);
+	scene_race_the_close(&s, true);
+	errno = 0;
+	ck_assert_int_eq(app_read(s.fd, buf, sizeof buf), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	assert_stat(replays, 1);
+	scene_accept_fresh(&s);
+	assert_received(s.fresh, "GET k\r\n");
+	ck_assert_int_eq(write(s.fresh, "$1\r\nv\r\n", 7), 7);
+	ck_assert_int_eq(app_read_within(s.fd, buf, sizeof buf), 7);
+	ck_assert(fcntl(s.fd, F_GETFL) & O_NONBLOCK);
+	scene_close(&s);
+}
+END_TEST
+
+START_TEST(request_the_peer_acknowledged_is_never_resent)
+{
+	struct scene s = scene_open();
+	char buf[16];
+
+	scene_race_the_close(&s, false);
+	assert_received(s.server, "GET k\r\n"); /* the half-closed server read it: maybe acted on it */
+	ck_assert_int_eq(app_read(s.fd, buf, sizeof buf), 0);
+	assert_stat(replays, 0);
+	ck_assert(!listener_has_a_connection(s.listener));
+	ck_assert(!hc_fd_managed(s.fd));
+	scene_close(&s);
+}
+END_TEST
+
+START_TEST(request_after_active_use_is_never_resent)
+{
+	struct scene s = scene_open();
+	char buf[16];
+
+	hc_cfg.min_idle_ms = 60000; /* B's reply may still be owed after `write A, write B, read` */
+	scene_race_the_close(&s, true);
+	ck_assert_int_eq(app_read(s.fd, buf, sizeof buf), 0);
+	assert_stat(replays, 0);
+	ck_assert(!listener_has_a_connection(s.listener));
+	scene_close(&s);
+}
+END_TEST
+
+START_TEST(request_longer_than_replay_max_is_never_resent)
+{
+	struct scene s = scene_open();
+	char buf[16];
+
+	hc_cfg.replay_max = 6; /* "GET k\r\n" is 7 */
+	scene_race_the_close(&s, true);
+	ck_assert_int_eq(app_read(s.fd, buf, sizeof buf), 0);
+	assert_stat(replays, 0);
+	ck_assert(!listener_has_a_connection(s.listener));
+	scene_close(&s);
+}
+END_TEST
+
+START_TEST(replayed_request_the_new_peer_read_then_dropped_is_not_resent)
+{
+	struct scene s = scene_open();
+	char buf[16];
+
+	ck_assert_int_eq(fcntl(s.fd, F_SETFL, O_NONBLOCK), 0);
+	hc_on_status_flags(s.fd, O_NONBLOCK);
+	scene_race_the_close(&s, true);
+	ck_assert_int_eq(app_read(s.fd, buf, sizeof buf), -1); /* replayed: EAGAIN */
+	scene_accept_fresh(&s);
+	assert_received(s.fresh, "GET k\r\n");
+	close_early(&s.fresh); /* the new connection dies before replying, with the request read */
+	ck_assert(wait_for_events(s.fd, POLLRDHUP) & POLLRDHUP);
+	ck_assert_int_eq(app_read(s.fd, buf, sizeof buf), 0);
+	assert_stat(replays, 1);
+	ck_assert(!listener_has_a_connection(s.listener));
+	scene_close(&s);
+}
+END_TEST
+
+START_TEST(reply_bytes_end_the_request_kept_for_a_replay)
+{
+	struct scene s = scene_open();
+	char buf[16];
+
+	hc_cfg.probe_after_ms = 60000;
+	exchange(s.fd, s.server);
+	ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), 7);
+	assert_received(s.server, "GET k\r\n");
+	ck_assert_int_eq(write(s.server, "$1\r\n", 4), 4); /* part of the reply, then the close */
+	close_early(&s.server);
+	ck_assert_int_eq(app_read_within(s.fd, buf, sizeof buf), 4);
+	ck_assert_int_eq(app_read(s.fd, buf, sizeof buf), 0);
+	assert_stat(replays, 0);
+	ck_assert(!listener_has_a_connection(s.listener));
+	scene_close(&s);
+}
+END_TEST
+
 /* A test case of the suite: the clean core of setup, and a 30 s bound. */
 static TCase *conn_tcase(Suite *s, const char *name)
 {
@@ -1260,6 +1431,15 @@ Suite *conn_suite(void)
 	tcase_add_test(tc, every_tls_record_type_at_a_boundary_ends_management);
 	tcase_add_test(tc, sctp_sockets_are_not_tracked);
 	tcase_add_test(tc, tcp_and_mptcp_protocol_sockets_are_tracked);
+
+	tc = conn_tcase(s, "replay");
+	tcase_add_test(tc, request_reset_before_any_reply_is_resent_and_the_read_gets_the_reply);
+	tcase_add_test(tc, nonblocking_read_after_a_replay_says_eagain_until_the_reply_comes);
+	tcase_add_test(tc, request_the_peer_acknowledged_is_never_resent);
+	tcase_add_test(tc, request_after_active_use_is_never_resent);
+	tcase_add_test(tc, request_longer_than_replay_max_is_never_resent);
+	tcase_add_test(tc, replayed_request_the_new_peer_read_then_dropped_is_not_resent);
+	tcase_add_test(tc, reply_bytes_end_the_request_kept_for_a_replay);
 
 	tc = conn_tcase(s, "fork");
 	tcase_add_test(tc, forked_child_gets_a_usable_table_while_another_thread_uses_it);

@@ -1,0 +1,182 @@
+/* replay.c - the request kept for a replay, and the proof that the peer never
+ * received it: RST in answer, with exactly its bytes still unacknowledged. */
+#define _GNU_SOURCE
+#include "replay.h"
+
+#include <errno.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include "conn.h"
+#include "real.h"
+
+/* What a request buffer is freed down to: most requests of a pooled
+ * connection are small, and a buffer is allocated only for a request after a
+ * quiet gap, so nothing is kept between requests. */
+#define REQ_MIN_CAP 256u
+
+void hc_request_forget(struct hc_conn *c)
+{
+	free(c->req);
+	c->req = NULL;
+	c->req_len = c->req_cap = 0;
+	c->req_open = false;
+}
+
+void hc_request_begin(struct hc_conn *c)
+{
+	hc_request_forget(c);
+	c->req_open = true;
+	c->replayed = false;
+}
+
+/* Makes room for need bytes in c->req. Returns false if need is over max or
+ * there is no memory (c->req is then unchanged). */
+static bool request_reserve(struct hc_conn *c, size_t need, size_t max)
+{
+	size_t cap = c->req_cap ? c->req_cap : REQ_MIN_CAP;
+	unsigned char *p;
+
+	if (need > max)
+		return false;
+	if (need <= c->req_cap)
+		return true;
+	while (cap < need)
+		cap *= 2;
+	if (cap > max)
+		cap = max;
+	p = realloc(c->req, cap);
+	if (p == NULL)
+		return false;
+	c->req = p;
+	c->req_cap = (uint32_t)cap;
+	return true;
+}
+
+void hc_request_append(struct hc_conn *c, const struct iovec *iov, size_t iovcnt, size_t n, size_t max)
+{
+	size_t need = (size_t)c->req_len + n;
+
+	if (!c->req_open)
+		return;
+	if ((iov == NULL && n > 0) || need < n || !request_reserve(c, need, max)) {
+		hc_request_forget(c);
+		return;
+	}
+	for (size_t i = 0; i < iovcnt && n > 0; i++) {
+		size_t k = iov[i].iov_len < n ? iov[i].iov_len : n;
+		if (k > 0) /* the kernel took these bytes, so they are readable */
+			memcpy(c->req + c->req_len, iov[i].iov_base, k);
+		c->req_len += (uint32_t)k;
+		n -= k;
+	}
+	if (n > 0) /* fewer iovecs than bytes written: not what the kernel took */
+		hc_request_forget(c);
+}
+
+/* One look at fd: the verdict if the kernel already gives one, else UNKNOWN
+ * with the smoothed round trip in *rtt_us. */
+static enum hc_delivery look(int fd, size_t len, unsigned *rtt_us)
+{
+	struct tcp_info ti;
+	socklen_t tilen = sizeof(ti);
+	int outq = 0;
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tilen) != 0 || HC_REAL(ioctl)(fd, SIOCOUTQ, &outq) != 0 ||
+	    outq < 0)
+		return HC_DELIVERY_UNKNOWN;
+	*rtt_us = ti.tcpi_rtt;
+	/* SIOCOUTQ counts from the oldest unacknowledged byte to the last one
+	 * written: below len, the peer acknowledged part of the request. */
+	if ((size_t)outq < len)
+		return HC_DELIVERED;
+	if ((size_t)outq > len)
+		return HC_DELIVERY_UNKNOWN; /* bytes sent by calls we do not see (sendfile...) */
+	/* A reset moves the socket to CLOSE and leaves snd_una where it was. */
+	if (ti.tcpi_state == TCP_CLOSE)
+		return HC_NEVER_DELIVERED;
+	return HC_DELIVERY_UNKNOWN;
+}
+
+enum hc_delivery hc_delivery_verdict(int fd, size_t len, unsigned wait_ms)
+{
+	int saved = errno;
+	uint64_t deadline = hc_now_ns() + (uint64_t)wait_ms * 1000000u;
+	unsigned rtt_us = 0;
+	enum hc_delivery d;
+
+	/* The answer to the bytes arrives about one round trip after them. A RST
+	 * wakes poll (POLLHUP|POLLERR are reported even with no events asked
+	 * for; the EOF's POLLIN is not); an ACK wakes nothing, so the wait is cut
+	 * in slices of a quarter round trip to look for it. */
+	while ((d = look(fd, len, &rtt_us)) == HC_DELIVERY_UNKNOWN) {
+		struct pollfd p = { .fd = fd, .events = 0 };
+		uint64_t now = hc_now_ns(), slice = (uint64_t)rtt_us * 250u;
+		struct timespec ts;
+
+		if (now >= deadline)
+			break;
+		if (slice < 50000u)
+			slice = 50000u;
+		if (slice > 10000000u)
+			slice = 10000000u;
+		if (slice > deadline - now)
+			slice = deadline - now;
+		ts.tv_sec = (time_t)(slice / 1000000000u);
+		ts.tv_nsec = (long)(slice % 1000000000u);
+		if (ppoll(&p, 1, &ts, NULL) < 0 && errno != EINTR)
+			break;
+	}
+	errno = saved;
+	return d;
+}
+
+const char *hc_delivery_name(enum hc_delivery d)
+{
+	switch (d) {
+	case HC_NEVER_DELIVERED: return "never delivered";
+	case HC_DELIVERED: return "delivered";
+	case HC_DELIVERY_UNKNOWN: return "delivery unknown";
+	}
+	return "?";
+}
+
+int hc_send_all(int s, const void *buf, size_t len, unsigned timeout_ms)
+{
+	int saved = errno, err = 0;
+	uint64_t deadline = hc_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	const unsigned char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = HC_REAL(sendto)(s, p, len, MSG_NOSIGNAL | MSG_DONTWAIT, NULL, 0);
+		struct pollfd pf = { .fd = s, .events = POLLOUT };
+		uint64_t now;
+
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			err = errno;
+			break;
+		}
+		now = hc_now_ns();
+		if (now >= deadline) {
+			err = ETIMEDOUT;
+			break;
+		}
+		if (poll(&pf, 1, (int)((deadline - now + 999999) / 1000000)) < 0 && errno != EINTR) {
+			err = errno;
+			break;
+		}
+	}
+	errno = saved;
+	return err;
+}

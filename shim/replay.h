@@ -1,0 +1,46 @@
+/* replay.h - closing the race after the write: the bytes of the request under
+ * way, kept until its reply starts, and the kernel's word on whether the peer
+ * ever received them. */
+#ifndef HC_REPLAY_H
+#define HC_REPLAY_H
+
+#include <stddef.h>
+#include <sys/uio.h>
+
+#include "table.h"
+
+/* Starts keeping c's next request (its boundary write and what follows it),
+ * dropping whatever was kept before. Caller holds the lock. */
+void hc_request_begin(struct hc_conn *c);
+
+/* Adds the first n bytes of iov (which the kernel just took from a write) to
+ * c's request. A request that grows past max bytes, or that cannot be kept
+ * (no memory, no iovec), is not replayable: it is dropped. Caller holds the lock. */
+void hc_request_append(struct hc_conn *c, const struct iovec *iov, size_t iovcnt, size_t n, size_t max);
+
+/* Drops c's request (its reply has started, or c can no longer be replayed).
+ * Caller holds the lock. */
+void hc_request_forget(struct hc_conn *c);
+
+enum hc_delivery {
+	HC_NEVER_DELIVERED, /* the peer reset the connection and acknowledged none of the bytes */
+	HC_DELIVERED,       /* the peer acknowledged some of them: it may have acted on them */
+	HC_DELIVERY_UNKNOWN /* no proof either way within the wait, or bytes we never saw were sent */
+};
+
+/* Whether the last len bytes written to the TCP socket fd reached the peer,
+ * after a read on it returned EOF or a reset. Never delivered is proven only
+ * by the connection being reset (state CLOSE) while exactly those len bytes
+ * are unacknowledged (SIOCOUTQ). Waits at most wait_ms for the RST or the ACK
+ * that answers them, about one round trip, without consuming anything the
+ * program could observe (no read, no SO_ERROR). Preserves errno. */
+enum hc_delivery hc_delivery_verdict(int fd, size_t len, unsigned wait_ms);
+
+const char *hc_delivery_name(enum hc_delivery d);
+
+/* Sends len bytes of buf on the non-blocking socket s, waiting for room at
+ * most timeout_ms in all, without SIGPIPE. Returns 0 or an errno value.
+ * Preserves errno. */
+int hc_send_all(int s, const void *buf, size_t len, unsigned timeout_ms);
+
+#endif
