@@ -35,7 +35,7 @@ CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 DEPS := gcc make libc6-dev pkg-config uthash-dev check libsubunit-dev ncat socat python3 openssl strace \
         libasan8 libubsan1 libtsan2 clang-14 libclang-rt-14-dev \
         redis-server redis-tools libhiredis-dev memcached nginx-light postgresql curl \
-        python3-redis python3-urllib3 python3-pymemcache
+        python3-redis python3-urllib3 python3-pymemcache iptables libnetfilter-queue-dev
 # ... and what `make bench` needs on top.
 BENCH_DEPS := valgrind wrk
 
@@ -185,11 +185,29 @@ fuzz: $(BUILD)/fuzz/fuzz_config
 matrix: all $(BUILD)/matrix/hiredis_ping
 	HC_BUILD=$(abspath $(BUILD)) tests/matrix/run.sh
 
+# The FIN-in-flight race on every request, and the replay that cures it
+# (tests/race/run.sh: a private network namespace, FINs held by an NFQUEUE).
+.PHONY: race
+NFQ_CFLAGS = $(shell pkg-config --cflags libnetfilter_queue 2>/dev/null)
+NFQ_LIBS   = $(shell pkg-config --libs libnetfilter_queue 2>/dev/null)
+$(BUILD)/race:
+	mkdir -p $@
+
+$(BUILD)/race/fin_delay: tests/race/fin_delay.c | $(BUILD)/race
+	$(CC) $(CFLAGS) $(NFQ_CFLAGS) -o $@ $< $(NFQ_LIBS)
+
+$(BUILD)/race/race_client: tests/race/race_client.c tests/clients/client.h | $(BUILD)/race
+	$(CC) $(CFLAGS) -o $@ $<
+
+race: all $(BUILD)/race/fin_delay $(BUILD)/race/race_client
+	HC_BUILD=$(abspath $(BUILD)) tests/race/run.sh
+
 check: deps
 	$(MAKE) all
 	$(MAKE) unit unit-asan unit-tsan
 	$(MAKE) integration
 	$(MAKE) matrix
+	$(MAKE) race
 	$(MAKE) integration-asan integration-tsan fuzz
 
 demo: deps
