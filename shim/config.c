@@ -204,6 +204,15 @@ bool hc_targets_match(const struct hc_target_list *list, const struct sockaddr *
 	return false;
 }
 
+socklen_t hc_inet_len(const struct sockaddr *sa, socklen_t len)
+{
+	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in))
+		return sizeof(struct sockaddr_in);
+	if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6))
+		return sizeof(struct sockaddr_in6);
+	return 0;
+}
+
 bool hc_config_manages(const struct hc_config *cfg, const struct sockaddr *peer)
 {
 	if (cfg->targets.n > 0 && !hc_targets_match(&cfg->targets, peer))

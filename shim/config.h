@@ -64,6 +64,10 @@ int hc_targets_parse(struct hc_target_list *list, const char *text, char *err, s
  * addresses match IPv4 entries). */
 bool hc_targets_match(const struct hc_target_list *list, const struct sockaddr *sa);
 
+/* The length of sa's address proper, given a buffer of len bytes (programs
+ * often pass sizeof(struct sockaddr_storage)); 0 if it is no IPv4/IPv6 address. */
+socklen_t hc_inet_len(const struct sockaddr *sa, socklen_t len);
+
 /* True if a connection to peer is to be managed under cfg. */
 bool hc_config_manages(const struct hc_config *cfg, const struct sockaddr *peer);
 

@@ -106,17 +106,6 @@ static uint64_t socket_inode(int fd)
 	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) ? (uint64_t)st.st_ino : 0;
 }
 
-/* The length of sa's address proper: programs often pass
- * sizeof(struct sockaddr_storage). 0 if it is no IPv4/IPv6 address. */
-static socklen_t inet_len(const struct sockaddr *sa, socklen_t len)
-{
-	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in))
-		return sizeof(struct sockaddr_in);
-	if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6))
-		return sizeof(struct sockaddr_in6);
-	return 0;
-}
-
 /* Moves c to MANAGED, counting it the first time. */
 static void become_managed(struct hc_conn *c)
 {
@@ -168,14 +157,6 @@ void hc_on_fd_created(int fd)
 	conn_unlock(saved);
 }
 
-/* Options whose value points into the program's memory or names another fd:
- * a replay would pass a stale pointer or fd. */
-static bool option_holds_a_reference(int level, int name)
-{
-	return level == SOL_SOCKET && (name == SO_ATTACH_FILTER || name == SO_ATTACH_BPF ||
-				       name == SO_ATTACH_REUSEPORT_CBPF || name == SO_ATTACH_REUSEPORT_EBPF);
-}
-
 void hc_on_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
 	int saved;
@@ -185,7 +166,7 @@ void hc_on_setsockopt(int fd, int level, int name, const void *val, socklen_t le
 		return;
 	c = conn_lock(fd, &saved);
 	if (c != NULL && c->state != HC_CONN_UNMANAGED) {
-		if (option_holds_a_reference(level, name) || hc_conn_record_option(c, level, name, val, len) != 0)
+		if (hc_option_holds_a_reference(level, name) || hc_conn_record_option(c, level, name, val, len) != 0)
 			c->unreplayable = true;
 		/* Before connect, note_connect counts it; after, stop now. */
 		if (c->unreplayable && c->state != HC_CONN_UNCONNECTED)
@@ -203,7 +184,7 @@ void hc_on_bind(int fd, const struct sockaddr *sa, socklen_t len)
 		return;
 	c = conn_lock(fd, &saved);
 	if (c != NULL) {
-		c->bind_len = inet_len(sa, len);
+		c->bind_len = hc_inet_len(sa, len);
 		if (c->bind_len == 0)
 			c->unreplayable = true;
 		else
@@ -245,7 +226,7 @@ static void note_connect(struct hc_conn *c, const struct sockaddr *sa, socklen_t
 	}
 	if (c->state != HC_CONN_UNCONNECTED || err == EISCONN)
 		return;
-	alen = inet_len(sa, len);
+	alen = hc_inet_len(sa, len);
 	if (alen == 0) {
 		hc_conn_set_state(c, HC_CONN_UNMANAGED);
 		return;
@@ -391,8 +372,7 @@ void hc_on_dup(int oldfd, int newfd)
 	conn_unlock(saved);
 }
 
-/* True if the first bytes about to be written start a TLS record: content type
- * 20-23 (change_cipher_spec, alert, handshake, application_data), version 3.0-3.4. */
+/* True if the first bytes about to be written start a TLS record. */
 static bool starts_tls_record(const struct iovec *iov, size_t iovcnt)
 {
 	unsigned char p[3];
@@ -404,7 +384,7 @@ static bool starts_tls_record(const struct iovec *iov, size_t iovcnt)
 		for (size_t k = 0; b != NULL && k < iov[i].iov_len && n < sizeof(p); k++)
 			p[n++] = b[k];
 	}
-	return n == sizeof(p) && p[0] >= 0x14 && p[0] <= 0x17 && p[1] == 0x03 && p[2] <= 0x04;
+	return hc_tls_record_head(p, n);
 }
 
 /* The connect of a non-blocking socket has finished well. One syscall, once. */
@@ -463,16 +443,16 @@ static enum hc_write_action decide(struct hc_conn *c, uint64_t quiet_ns)
 	const char *probe_why;
 	char why[64], addr[64], because[96];
 	enum hc_verdict v;
-	bool retire, healed;
+	enum hc_action act;
+	bool healed;
 	int err;
 
 	HC_COUNT(probes);
 	v = hc_probe(c->fd, &probe_why);
 	hc_log(HC_LOG_DEBUG, "fd %d probed after %llu ms quiet: %s", c->fd, (unsigned long long)(quiet_ns / 1000000),
 	       hc_verdict_name(v));
-	retire = v == HC_ALIVE && hc_cfg.max_idle_ms > 0 && quiet_ns >= (uint64_t)hc_cfg.max_idle_ms * 1000000u &&
-		 quiet_ns >= (uint64_t)hc_cfg.min_idle_ms * 1000000u;
-	if (v != HC_STALE && v != HC_STALE_UNREAD && !retire)
+	act = hc_probe_action(v, quiet_ns, &hc_cfg);
+	if (act == HC_ACT_PROCEED)
 		return HC_WRITE_PROCEED;
 	if (socket_inode(c->fd) != c->ino) {
 		/* The fd was closed behind our back (glibc-internal closes, raw
@@ -480,7 +460,7 @@ static enum hc_write_action decide(struct hc_conn *c, uint64_t quiet_ns)
 		hc_conn_set_state(c, HC_CONN_UNMANAGED);
 		return HC_WRITE_PROCEED;
 	}
-	if (retire) {
+	if (act == HC_ACT_RETIRE) {
 		/* Retire it before the server's idle timer races our write. Never
 		 * under a reader, which would wait on the old connection forever;
 		 * if the reconnect fails the old connection is still alive: use it. */
@@ -496,17 +476,14 @@ static enum hc_write_action decide(struct hc_conn *c, uint64_t quiet_ns)
 	}
 	HC_COUNT(stale);
 	snprintf(why, sizeof(why), "stale (%s)", probe_why);
-	if (v == HC_STALE_UNREAD && hc_cfg.unread == HC_UNREAD_KEEP) {
-		/* The server said something before closing (a goodbye, a FATAL, a 408):
-		 * the program must see it exactly as it was sent. */
+	if (act == HC_ACT_LEAVE_UNREAD) {
 		HC_COUNT(unread_kept);
 		hc_log(HC_LOG_INFO, "fd %d %s %s with unread data; left to the program", c->fd,
 		       hc_addr_format(&c->peer.sa, addr, sizeof(addr)), why);
 		hc_conn_set_state(c, HC_CONN_UNMANAGED);
 		return HC_WRITE_PROCEED;
 	}
-	if (quiet_ns < (uint64_t)hc_cfg.min_idle_ms * 1000000u)
-		/* Died while in use: a reply may be owed for a request we cannot see. */
+	if (act == HC_ACT_FAIL_RECENT)
 		return fail_stale(c, why, quiet_ns, "too recently active to swap");
 	if (!hc_swap_begin(c->fd))
 		/* That reader holds the old connection and is about to see its EOF:

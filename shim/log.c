@@ -99,9 +99,9 @@ const char *hc_addr_format(const struct sockaddr *sa, char *buf, size_t len)
 	return buf;
 }
 
-#define LOAD(f) atomic_load_explicit(&hc_stats.f, memory_order_relaxed)
+#define LOAD(f) atomic_load_explicit(&st->f, memory_order_relaxed)
 
-size_t hc_stats_format(char *buf, size_t len, pid_t pid)
+size_t hc_stats_format_of(char *buf, size_t len, pid_t pid, const struct hc_stats *st)
 {
 	int n = snprintf(buf, len,
 			 "halfclose pid=%d managed=%lu probes=%lu stale=%lu reconnects=%lu reconnect_failures=%lu "
@@ -114,13 +114,23 @@ size_t hc_stats_format(char *buf, size_t len, pid_t pid)
 	return (size_t)n < len ? (size_t)n : len - 1;
 }
 
-void hc_stats_write(const char *path)
+size_t hc_stats_format(char *buf, size_t len, pid_t pid)
+{
+	return hc_stats_format_of(buf, len, pid, &hc_stats);
+}
+
+void hc_stats_write_of(const char *path, pid_t pid, const struct hc_stats *st)
 {
 	int saved = errno;
 	char line[512];
-	size_t len = hc_stats_format(line, sizeof(line), getpid());
+	size_t len = hc_stats_format_of(line, sizeof(line), pid, st);
 	append_line(path, line, len);
 	errno = saved;
+}
+
+void hc_stats_write(const char *path)
+{
+	hc_stats_write_of(path, getpid(), &hc_stats);
 }
 
 void hc_stats_reset(void)

@@ -29,10 +29,14 @@ extern struct hc_stats hc_stats;
 
 #define HC_COUNT(field) atomic_fetch_add_explicit(&hc_stats.field, 1, memory_order_relaxed)
 
-/* Formats the stats line (with its newline) for pid into buf; returns its length. */
+/* Formats the stats line (with its newline) of counters st for pid into buf;
+ * returns its length. hc_stats_format: this process's counters. */
+size_t hc_stats_format_of(char *buf, size_t len, pid_t pid, const struct hc_stats *st);
 size_t hc_stats_format(char *buf, size_t len, pid_t pid);
 
-/* Appends the stats line to path ("-" = stderr). Preserves errno. */
+/* Appends the stats line of st for pid to path ("-" = stderr), created 0600,
+ * never through a symlink. hc_stats_write: this process's. Preserve errno. */
+void hc_stats_write_of(const char *path, pid_t pid, const struct hc_stats *st);
 void hc_stats_write(const char *path);
 
 /* Zeroes every counter (a forked child starts its own line). */

@@ -13,6 +13,12 @@
 #include "conn.h"
 #include "real.h"
 
+bool hc_option_holds_a_reference(int level, int name)
+{
+	return level == SOL_SOCKET && (name == SO_ATTACH_FILTER || name == SO_ATTACH_BPF ||
+				       name == SO_ATTACH_REUSEPORT_CBPF || name == SO_ATTACH_REUSEPORT_EBPF);
+}
+
 int hc_connect_bounded(int s, const struct sockaddr *sa, socklen_t len, unsigned timeout_ms)
 {
 	uint64_t deadline = hc_now_ns() + (uint64_t)timeout_ms * 1000000u;

@@ -25,6 +25,10 @@ int hc_reconnect_open(const struct hc_conn *c, const struct hc_config *cfg, int 
  * Preserves errno. */
 int hc_reconnect_install(const struct hc_conn *c, int s, int *err);
 
+/* True for options whose value points into the program's memory or names
+ * another fd (socket filters): a replay would pass a stale pointer or fd. */
+bool hc_option_holds_a_reference(int level, int name);
+
 /* Connects the non-blocking socket s to sa within timeout_ms. Returns 0 or an
  * errno value (ETIMEDOUT on timeout). */
 int hc_connect_bounded(int s, const struct sockaddr *sa, socklen_t len, unsigned timeout_ms);
