@@ -11,17 +11,32 @@
 # server (idle_server.py) ends a connection IDLE_MS after its last request;
 # each client (race_client) sleeps GAP_MS, IDLE_MS < GAP_MS < IDLE_MS +
 # FIN_DELAY_MS, before every request, so each request is written after the
-# server's close and before its FIN arrives.  Three runs of CLIENTS clients
-# x CYCLES requests each:
+# server's close and before its FIN arrives.  Five runs, each of N clients x
+# M requests (CLIENTS x CYCLES; the epoll runs EPOLL_CLIENTS x EPOLL_CYCLES):
 #   close, plain       the server close()d: the request is answered with RST
 #                      (never read by the server) and the client's read fails:
 #                      at least 90 % of the cycles are lost, nearly all with
 #                      read:ECONNRESET, state CLOSE, SIOCOUTQ = the request
 #                      (this is what proves the harness creates the race)
+#   close, plain,      the same from an event loop (race_client --epoll: the
+#     epoll            socket non-blocking, registered edge-triggered,
+#                      EPOLLIN|EPOLLRDHUP|EPOLLET, its data checked on every
+#                      event): at least 90 % lost to the reset; no read ever
+#                      returns EAGAIN right after a wake, and no cycle times
+#                      out (5 s without an event)
 #   close, shim        the shim sees the reset before any reply byte, proves
 #                      the bytes were never delivered, reconnects and resends:
 #                      no cycle lost, the server got every request exactly
 #                      once, and the stats count the replays (>= 90 %)
+#   close, shim,       the same from the event loop: the read woken by the
+#     epoll            reset returns EAGAIN while the replay is in flight
+#                      (counted: the path must be taken at least once), and
+#                      the fd, the same number now naming the new socket with
+#                      its epoll registration re-added, is reported readable
+#                      when the reply comes: no cycle lost, none timed out
+#                      (what a registration left behind on the old socket
+#                      would give), every request received exactly once,
+#                      replays >= 90 %
 #   halfclose, shim    the server shut its write side only and read the
 #                      request (the ACK reached the client): it was delivered,
 #                      so the shim must not resend it: replays=0 in every
@@ -31,11 +46,12 @@
 # every check passed.
 #
 # Environment (defaults in brackets): HC_BUILD [<repo>/build];
-# HC_RACE_CLIENTS [20], HC_RACE_CYCLES [50], HC_RACE_IDLE_MS [60],
+# HC_RACE_CLIENTS [20], HC_RACE_CYCLES [50], HC_RACE_EPOLL_CLIENTS [10],
+# HC_RACE_EPOLL_CYCLES [30], HC_RACE_IDLE_MS [60],
 # HC_RACE_FIN_DELAY_MS [200], HC_RACE_GAP_MS [150], HC_RACE_MIN_IDLE_MS [75]
 # (the shim's HALFCLOSE_MIN_IDLE_MS, below GAP_MS); HC_RACE_SHIM_ENV: more
 # VAR=VAL words for the shim runs, e.g. "HALFCLOSE_REPLAY_MAX=0" (replay off:
-# the close/shim run must then fail); HC_PLAIN_ONLY=1: the plain run only.
+# the close/shim runs must then fail); HC_PLAIN_ONLY=1: the plain runs only.
 
 # Into a private network namespace first: lo there is ours alone, and the
 # iptables rules vanish with it however the test ends.
@@ -59,8 +75,10 @@ ip link set lo up || { echo "race: ip link set lo up failed" >&2; exit 1; }
 # shellcheck disable=SC2034 # lib.sh's verdict line names the test
 HC_TEST_NAME=race
 
-CLIENTS=${HC_RACE_CLIENTS:-20}
-CYCLES=${HC_RACE_CYCLES:-50}
+BLOCKING_CLIENTS=${HC_RACE_CLIENTS:-20}
+BLOCKING_CYCLES=${HC_RACE_CYCLES:-50}
+EPOLL_CLIENTS=${HC_RACE_EPOLL_CLIENTS:-10}
+EPOLL_CYCLES=${HC_RACE_EPOLL_CYCLES:-30}
 IDLE_MS=${HC_RACE_IDLE_MS:-60}
 FIN_DELAY_MS=${HC_RACE_FIN_DELAY_MS:-200}
 GAP_MS=${HC_RACE_GAP_MS:-150}
@@ -68,8 +86,19 @@ MIN_IDLE_MS=${HC_RACE_MIN_IDLE_MS:-75}
 read -r -a SHIM_ENV <<<"${HC_RACE_SHIM_ENV:-}"
 RACE_BIN=$HC_BUILD/race
 QUEUE=7
-TOTAL=$((CLIENTS * CYCLES))
-NINETY=$(((TOTAL * 9 + 9) / 10)) # 90 %, rounded up
+
+# client_mode blocking|epoll: the size of the next runs (CLIENTS, CYCLES,
+# TOTAL, NINETY = 90 % of TOTAL rounded up) and race_client's options (CLIENT_OPTS).
+client_mode() {
+    if [ "$1" = epoll ]; then
+        CLIENTS=$EPOLL_CLIENTS CYCLES=$EPOLL_CYCLES CLIENT_OPTS=(--epoll)
+    else
+        CLIENTS=$BLOCKING_CLIENTS CYCLES=$BLOCKING_CYCLES CLIENT_OPTS=()
+    fi
+    TOTAL=$((CLIENTS * CYCLES))
+    NINETY=$(((TOTAL * 9 + 9) / 10))
+}
+client_mode blocking
 
 # "N passed, M failed" at the end needs the failures counted, not just flagged.
 RACE_NFAIL=0
@@ -122,8 +151,8 @@ delay_fins() {
 # --- one run --------------------------------------------------------------------
 
 # run_clients PHASE MODE plain|shim: a fresh idle_server.py in MODE on a new
-# port, its FINs delayed, then CLIENTS race_clients at once (c01, c02, ...),
-# each CYCLES requests; waits for them all.  Leaves, per client i,
+# port, its FINs delayed, then CLIENTS race_clients (with CLIENT_OPTS) at once
+# (c01, c02, ...), each CYCLES requests; waits for them all.  Leaves, per client i,
 # $T/PHASE.cI.out/.err/.rc (and .stats for shim), the server's request log
 # $T/reqlog_PHASE.log, and prints a summary of the run.
 run_clients() {
@@ -134,7 +163,8 @@ run_clients() {
     srv_from=${#HC_PGIDS[@]}
     hc_start "srv_$phase" "$PY" "$HERE/idle_server.py" "$srv_port" "$T/reqlog_$phase.log" "$mode" "$IDLE_MS"
     hc_wait_port "$srv_port"
-    hc_log "+ [$kind] $CLIENTS x race_client 127.0.0.1 $srv_port cNN $CYCLES $GAP_MS (server: $mode after $IDLE_MS ms)"
+    hc_log "+ [$kind] $CLIENTS x race_client ${CLIENT_OPTS[*]}${CLIENT_OPTS[*]:+ }$HOST $srv_port cNN $CYCLES" \
+        "$GAP_MS (server: $mode after $IDLE_MS ms)"
     t0=$(date +%s%N)
     for ((i = 1; i <= CLIENTS; i++)); do
         printf -v name 'c%02d' "$i"
@@ -146,7 +176,7 @@ run_clients() {
         fi
         # timeout leads its own process group: hc_cleanup can stop it and the client
         timeout -k 2 "$((CYCLES * (GAP_MS + IDLE_MS + FIN_DELAY_MS) / 1000 + 30))" \
-            "${envv[@]}" "$RACE_BIN/race_client" "$HOST" "$srv_port" "$name" "$CYCLES" "$GAP_MS" \
+            "${envv[@]}" "$RACE_BIN/race_client" "${CLIENT_OPTS[@]}" "$HOST" "$srv_port" "$name" "$CYCLES" "$GAP_MS" \
             </dev/null >"$T/$phase.$name.out" 2>"$T/$phase.$name.err" &
         pids+=("$!")
         HC_PGIDS+=("$!")
@@ -164,9 +194,14 @@ run_clients() {
         hc_log "    (the server still had open connections after 3 s)"
     hc_stop_servers "$srv_from"
     hc_log "    took $(((t1 - t0) / 1000000)) ms; $(phase_summary "$phase")"
+    if [ "${CLIENT_OPTS[0]:-}" = --epoll ]; then
+        hc_log "    event loop: $(line_total "$phase" wakes) wakes, $(line_total "$phase" eagain_after_wake)" \
+            "reads EAGAIN right after a wake, $(count_out "$phase" '^LOST .* timeout:') timeouts"
+    fi
     hc_log "    lost cycles by reason: $(cat "$T"/"$phase".c*.out | awk '/^LOST /{print $4}' | sort | uniq -c |
         awk '{printf "%s%s=%s", s, $2, $1; s=" "} END{if (!NR) printf "none"}')"
     grep -h '^LOST ' "$T"/"$phase".c*.out | head -n 2 | sed 's/^/    e.g. /'
+    grep -h '^OK .* eagain_after_wake=[1-9]' "$T"/"$phase".c*.out | head -n 2 | sed 's/^/    e.g. /'
     if [ "$kind" = shim ]; then
         hc_log "    stats, summed over $(stats_lines "$phase") lines: $(stats_sum "$phase" stale) stale," \
             "$(stats_sum "$phase" reconnects) reconnects, $(stats_sum "$phase" replays) replays," \
@@ -201,6 +236,13 @@ summary_total() {
         if (kv[1] == k) s += kv[2] } } END { print s + 0 }'
 }
 
+# line_total PHASE KEY: KEY=N summed over the clients' OK and LOST lines (--epoll's
+# per-cycle counts: there even for a client that was stopped before its summary).
+line_total() {
+    cat "$T"/"$1".c*.out | awk -v k="$2" '/^(OK|LOST) /{ for (i = 4; i <= NF; i++) { n = index($i, "=");
+        if (substr($i, 1, n - 1) == k) s += substr($i, n + 1) } } END { print s + 0 }'
+}
+
 # stats_sum PHASE KEY: KEY summed over the shim's stats lines of PHASE.
 stats_sum() {
     cat "$T"/"$1".c*.stats 2>/dev/null | awk -v k="$2" '/^halfclose /{ for (i = 2; i <= NF; i++) {
@@ -222,7 +264,7 @@ received() { awk '$4 == "recv" && $5 == "REQ" { print $6, $7 }' "$T/reqlog_$1.lo
 # sent PHASE: "CLIENT SEQ" for every request a client wrote (a failed write sent nothing).
 # shellcheck disable=SC2317 # called by name (assert_log_exactly_once)
 sent() {
-    cat "$T"/"$1".c*.out | awk '/^OK / { print $2, $3 } /^LOST / && $4 ~ /^read:/ { print $2, $3 }'
+    cat "$T"/"$1".c*.out | awk '/^OK / { print $2, $3 } /^LOST / && $4 ~ /^(read|timeout):/ { print $2, $3 }'
 }
 
 # every PHASE: "CLIENT SEQ" for every cycle of the run.
@@ -292,6 +334,24 @@ hc_check "at least 90 % lost to RST while the FIN was held: read ECONNRESET, sta
 hc_check "the server never read a request it answered with RST ($(received close_plain | wc -l) read, $(summary_total close_plain ok) answered)" \
     [ "$(received close_plain | wc -l)" -eq "$(summary_total close_plain ok)" ]
 
+# --- full close, no shim, event loop: the same race -----------------------------------
+
+client_mode epoll
+hc_section "close, plain, epoll: the same race from an edge-triggered event loop (non-blocking socket)"
+run_clients close_plain_epoll close plain
+assert_clients_ran close_plain_epoll
+lost=$(summary_total close_plain_epoll lost)
+hc_check "at least 90 % of the cycles lost ($lost of $TOTAL, need $NINETY)" [ "$lost" -ge "$NINETY" ]
+raced=$(count_out close_plain_epoll '^LOST .* read:ECONNRESET .*state=CLOSE outq=[1-9]')
+hc_check "at least 90 % lost to RST while the FIN was held: read ECONNRESET, state CLOSE, SIOCOUTQ > 0 ($raced)" \
+    [ "$raced" -ge "$NINETY" ]
+timeouts=$(count_out close_plain_epoll '^LOST .* timeout:')
+hc_check "no cycle timed out waiting for an event ($timeouts)" [ "$timeouts" -eq 0 ]
+eagain=$(line_total close_plain_epoll eagain_after_wake)
+hc_check "without the shim no read returns EAGAIN right after a wake (the reset is reported) ($eagain)" \
+    [ "$eagain" -eq 0 ]
+client_mode blocking
+
 hc_require_shim_race() {
     if [ "${HC_PLAIN_ONLY:-0}" = 1 ]; then
         hc_log "(HC_PLAIN_ONLY=1: shim runs skipped)"
@@ -315,6 +375,32 @@ hc_check "replays >= 90 % of the cycles: the race happened and the replay cured 
     [ "$replays" -ge "$NINETY" ]
 hc_check "reconnect_failures = 0 ($(stats_sum close_shim reconnect_failures))" \
     [ "$(stats_sum close_shim reconnect_failures)" -eq 0 ]
+
+# --- full close, shim, event loop: EAGAIN while the replay is in flight, then the reply as an event ---
+
+client_mode epoll
+hc_section "close, shim, epoll: the replay under an edge-triggered event loop${SHIM_ENV[*]:+ (${SHIM_ENV[*]})}"
+run_clients close_shim_epoll close shim
+assert_clients_ran close_shim_epoll
+hc_check "no cycle lost ($(summary_total close_shim_epoll lost) lost, $(summary_total close_shim_epoll ok) ok)" \
+    test "$(summary_total close_shim_epoll lost)" -eq 0 -a "$(summary_total close_shim_epoll ok)" -eq "$TOTAL"
+timeouts=$(count_out close_shim_epoll '^LOST .* timeout:')
+hc_check "no cycle timed out waiting for an event: the new socket's registration is in place ($timeouts)" \
+    [ "$timeouts" -eq 0 ]
+assert_log_exactly_once close_shim_epoll every
+hc_check "one stats line per client ($(stats_lines close_shim_epoll))" \
+    [ "$(stats_lines close_shim_epoll)" -eq "$CLIENTS" ]
+replays=$(stats_sum close_shim_epoll replays)
+hc_check "replays >= 90 % of the cycles ($replays, need $NINETY)" [ "$replays" -ge "$NINETY" ]
+hc_check "reconnect_failures = 0 ($(stats_sum close_shim_epoll reconnect_failures))" \
+    [ "$(stats_sum close_shim_epoll reconnect_failures)" -eq 0 ]
+eagain=$(line_total close_shim_epoll eagain_after_wake)
+hc_check "reads that returned EAGAIN right after a wake, no more than the replays ($eagain, $replays replays)" \
+    [ "$eagain" -le "$replays" ]
+answered=$(count_out close_shim_epoll '^OK .* eagain_after_wake=[1-9]')
+hc_check "cycles whose wake read EAGAIN at once and whose reply came as a later event: at least one ($answered)" \
+    [ "$answered" -gt 0 ]
+client_mode blocking
 
 # --- half close, shim: delivered requests are never resent -------------------------------
 
