@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# tests/integration/run.sh — run the integration tests (make check).
+# tests/integration/run.sh — run the integration tests (make check), or those
+# of another directory (tests/supervise/run.sh).
 #
 #   tests/integration/run.sh [NAME...]     NAME: t_foo or t_foo.sh; default all
 #
 # Environment: HC_BUILD (absolute build dir, default <repo>/build),
+# HC_TEST_DIR (where the t_*.sh are, from the repository root, default
+# tests/integration),
 # HC_JOBS (tests run at once, default 4), HC_TEST_TIMEOUT (seconds per test,
 # default 100).  Prints "PASS name" / "FAIL name" per test as each finishes
 # (a failing test's output follows its line), then "N passed, M failed";
@@ -14,16 +17,17 @@ HC_BUILD=${HC_BUILD:-$PWD/build}
 export HC_BUILD
 jobs_max=${HC_JOBS:-4}
 per_test_timeout=${HC_TEST_TIMEOUT:-100}
+dir=${HC_TEST_DIR:-tests/integration}
 
 tests=()
 if [ $# -gt 0 ]; then
     for n in "$@"; do
         n=${n%.sh}
         n=${n##*/}
-        tests+=("tests/integration/$n.sh")
+        tests+=("$dir/$n.sh")
     done
 else
-    for t in tests/integration/t_*.sh; do
+    for t in "$dir"/t_*.sh; do
         [ -f "$t" ] && tests+=("$t")
     done
 fi
@@ -81,6 +85,6 @@ done
 while [ "$running" -gt 0 ]; do reap_one; done
 
 total=$((($(date +%s%N) - started) / 1000000000))
-echo "(integration tests took ${total}s, HC_BUILD=$HC_BUILD)"
+echo "(${dir##*/} tests took ${total}s, HC_BUILD=$HC_BUILD)"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
