@@ -35,7 +35,7 @@ CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 DEPS := gcc make libc6-dev pkg-config uthash-dev check libsubunit-dev ncat socat python3 openssl strace \
         libasan8 libubsan1 libtsan2 clang-14 libclang-rt-14-dev \
         redis-server redis-tools libhiredis-dev memcached nginx-light postgresql curl \
-        python3-redis python3-urllib3 python3-pymemcache iptables libnetfilter-queue-dev
+        python3-redis python3-urllib3 python3-pymemcache iptables libnetfilter-queue-dev golang-go
 # ... and what `make bench` needs on top.
 BENCH_DEPS := valgrind wrk
 
@@ -47,8 +47,11 @@ all: $(BUILD)/libhalfclose.so $(BUILD)/halfclose $(CLIENTS)
 help:
 	@echo "make            build $(BUILD)/libhalfclose.so, $(BUILD)/halfclose and the test clients"
 	@echo "make deps       install the Debian packages that are missing"
-	@echo "make check      deps + build + unit tests (plain, ASan+UBSan, TSan) + integration tests + matrix"
-	@echo "                + integration tests against the ASan+UBSan and the TSan library + the config fuzzer"
+	@echo "make check      deps + build + unit tests (plain, ASan+UBSan, TSan) + integration tests + supervise"
+	@echo "                + matrix + race + integration tests against the ASan+UBSan and the TSan library"
+	@echo "                + the config and /proc fuzzers"
+	@echo "make supervise  build + static and Go programs under the launcher's supervisor (part of check)"
+	@echo "make race       build + the FIN-in-flight race on every request, and its replay (part of check)"
 	@echo "make demo       deps + build + the seed's failure and its cure against ncat -i 2"
 	@echo "make bench      deps + build + what the shim costs, as ratios against the same runs without it"
 	@echo "make install    PREFIX=$(PREFIX): $(LIBDIR)/libhalfclose.so and $(BINDIR)/halfclose"
@@ -78,8 +81,13 @@ $(BUILD)/asan/libhalfclose.so: $(CORE_SRC) $(WRAP_SRC) $(SHIM_HDR) | $(BUILD)/as
 $(BUILD)/tsan/libhalfclose.so: $(CORE_SRC) $(WRAP_SRC) $(SHIM_HDR) | $(BUILD)/tsan
 	$(CC) $(SHIM_CFLAGS) -O1 -fsanitize=thread -shared -o $@ $(CORE_SRC) $(WRAP_SRC) $(LDHARDEN) -ldl -lpthread
 
-$(BUILD)/halfclose: tools/halfclose.c | $(BUILD)
-	$(CC) $(CFLAGS) -DHC_VERSION='"$(VERSION)"' -DHC_LIBDIR='"$(LIBDIR)"' -o $@ $< $(LDHARDEN)
+# The launcher links the core it reuses under the supervisor (config, probe,
+# reconnect, log; real.c binds libc with dlsym(RTLD_NEXT) from an executable too).
+LAUNCHER_SRC := tools/halfclose.c tools/supervise.c tools/procfs.c
+LAUNCHER_HDR := tools/supervise.h tools/procfs.h
+$(BUILD)/halfclose: $(LAUNCHER_SRC) $(LAUNCHER_HDR) $(CORE_SRC) $(SHIM_HDR) | $(BUILD)
+	$(CC) $(CFLAGS) -DHC_VERSION='"$(VERSION)"' -DHC_LIBDIR='"$(LIBDIR)"' -Ishim -Itools -o $@ \
+	    $(LAUNCHER_SRC) $(CORE_SRC) $(LDHARDEN) -ldl -lpthread
 
 $(BUILD)/clients/%: tests/clients/%.c tests/clients/client.h | $(BUILD)/clients
 	$(CC) $(CFLAGS) -o $@ $<
@@ -172,14 +180,29 @@ $(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(CORE_SRC) $(SHIM_HDR) | $(
 	$(CLANG) $(CFLAGS) -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    -Ishim -o $@ tests/fuzz/fuzz_config.c $(CORE_SRC) -ldl -lpthread
 
-fuzz: $(BUILD)/fuzz/fuzz_config
-	rm -rf $(BUILD)/fuzz/corpus && mkdir -p $(BUILD)/fuzz/corpus
-	$(BUILD)/fuzz/fuzz_config -seed=1 -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 \
-	    -max_len=8192 -dict=tests/fuzz/config.dict -artifact_prefix=$(BUILD)/fuzz/ -print_final_stats=1 \
-	    $(BUILD)/fuzz/corpus tests/fuzz/corpus >$(BUILD)/fuzz/fuzz.log 2>&1; rc=$$?; \
-	if [ $$rc -ne 0 ]; then tail -n 60 $(BUILD)/fuzz/fuzz.log; \
-	    echo "fuzz: FAILED; the input is in $(BUILD)/fuzz/ (see 'Test unit written to' above)"; exit 1; fi; \
-	grep -E '^(Done|stat::number_of_executed_units|stat::new_units_added)' $(BUILD)/fuzz/fuzz.log
+# The supervisor's /proc and ELF parsers the same way (tools/procfs.c); the two
+# share FUZZ_SECONDS, 3/5 for the configuration, the rest for procfs.
+$(BUILD)/fuzz/fuzz_procfs: tests/fuzz/fuzz_procfs.c tools/procfs.c tools/procfs.h | $(BUILD)/fuzz
+	$(CLANG) $(CFLAGS) -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -Itools -o $@ tests/fuzz/fuzz_procfs.c tools/procfs.c
+
+# run-fuzzer NAME SECONDS SEEDS OPTIONS: $(BUILD)/fuzz/fuzz_NAME from the seeds
+# in SEEDS (and what it found so far this run), its log in fuzz_NAME.log.
+define run-fuzzer
+	rm -rf $(BUILD)/fuzz/corpus_$(1) && mkdir -p $(BUILD)/fuzz/corpus_$(1)
+	$(BUILD)/fuzz/fuzz_$(1) -seed=1 -max_total_time=$(2) -timeout=5 -rss_limit_mb=2048 $(4) \
+	    -artifact_prefix=$(BUILD)/fuzz/ -print_final_stats=1 \
+	    $(BUILD)/fuzz/corpus_$(1) $(3) >$(BUILD)/fuzz/fuzz_$(1).log 2>&1; rc=$$?; \
+	if [ $$rc -ne 0 ]; then tail -n 60 $(BUILD)/fuzz/fuzz_$(1).log; \
+	    echo "fuzz_$(1): FAILED; the input is in $(BUILD)/fuzz/ (see 'Test unit written to' above)"; exit 1; fi; \
+	grep -E '^(Done|stat::number_of_executed_units|stat::new_units_added)' $(BUILD)/fuzz/fuzz_$(1).log
+endef
+
+FUZZ_CONFIG_SECONDS = $(shell echo $$(( $(FUZZ_SECONDS) * 3 / 5 )))
+FUZZ_PROCFS_SECONDS = $(shell echo $$(( $(FUZZ_SECONDS) - $(FUZZ_SECONDS) * 3 / 5 )))
+fuzz: $(BUILD)/fuzz/fuzz_config $(BUILD)/fuzz/fuzz_procfs
+	$(call run-fuzzer,config,$(FUZZ_CONFIG_SECONDS),tests/fuzz/corpus,-max_len=8192 -dict=tests/fuzz/config.dict)
+	$(call run-fuzzer,procfs,$(FUZZ_PROCFS_SECONDS),tests/fuzz/corpus_procfs,-max_len=65536)
 
 # Real servers (redis, memcached, nginx, socat, ncat, PostgreSQL) and real clients.
 matrix: all $(BUILD)/matrix/hiredis_ping
@@ -202,10 +225,36 @@ $(BUILD)/race/race_client: tests/race/race_client.c tests/clients/client.h | $(B
 race: all $(BUILD)/race/fin_delay $(BUILD)/race/race_client
 	HC_BUILD=$(abspath $(BUILD)) tests/race/run.sh
 
+# Static and Go programs under the launcher's supervisor (issue 7):
+# tests/supervise/run.sh runs the Go programs of tests/go (static: CGO_ENABLED=0,
+# stdlib only, no module, nothing fetched; the Go caches in the build directory)
+# and C clients linked with -static.
+.PHONY: supervise
+GO_SRC := $(wildcard tests/go/*.go)
+GO_BINS := $(patsubst tests/go/%.go,$(BUILD)/go/%,$(GO_SRC))
+STATIC_CLIENTS := $(BUILD)/static/reqresp $(BUILD)/static/seed_client
+GO_ENV = CGO_ENABLED=0 GOCACHE=$(abspath $(BUILD))/gocache GOPATH=$(abspath $(BUILD))/gopath \
+         GOENV=off GOFLAGS= GOPROXY=off GO111MODULE=on GOTOOLCHAIN=local
+
+$(BUILD)/go/%: tests/go/%.go
+	@mkdir -p $(@D)
+	$(GO_ENV) go build -trimpath -o $@ $<
+
+# glibc's static getaddrinfo warns at link time (NSS); numeric addresses need no NSS.
+$(BUILD)/static/%: tests/clients/%.c tests/clients/client.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static -o $@ $< 2>$@.log; rc=$$?; \
+	    grep -v "statically linked applications requires at runtime\|in function .dial_tcp.:" $@.log >&2; \
+	    rm -f $@.log; exit $$rc
+
+supervise: all $(GO_BINS) $(STATIC_CLIENTS)
+	HC_BUILD=$(abspath $(BUILD)) tests/supervise/run.sh
+
 check: deps
 	$(MAKE) all
 	$(MAKE) unit unit-asan unit-tsan
 	$(MAKE) integration
+	$(MAKE) supervise
 	$(MAKE) matrix
 	$(MAKE) race
 	$(MAKE) integration-asan integration-tsan fuzz
@@ -220,9 +269,9 @@ bench:
 	$(MAKE) all $(BENCH_BINS)
 	HC_BUILD=$(abspath $(BUILD)) tools/bench.sh
 
-install: $(BUILD)/libhalfclose.so tools/halfclose.c
-	$(CC) $(CFLAGS) -DHC_VERSION='"$(VERSION)"' -DHC_LIBDIR='"$(LIBDIR)"' -o $(BUILD)/halfclose.install \
-	    tools/halfclose.c $(LDHARDEN)
+install: $(BUILD)/libhalfclose.so $(LAUNCHER_SRC) $(LAUNCHER_HDR)
+	$(CC) $(CFLAGS) -DHC_VERSION='"$(VERSION)"' -DHC_LIBDIR='"$(LIBDIR)"' -Ishim -Itools \
+	    -o $(BUILD)/halfclose.install $(LAUNCHER_SRC) $(CORE_SRC) $(LDHARDEN) -ldl -lpthread
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR)
 	install -m 0644 $(BUILD)/libhalfclose.so $(DESTDIR)$(LIBDIR)/libhalfclose.so
 	install -m 0755 $(BUILD)/halfclose.install $(DESTDIR)$(BINDIR)/halfclose

@@ -1,15 +1,21 @@
 /* halfclose.c - the launcher: runs a program with libhalfclose.so preloaded,
- * mapping its flags to HALFCLOSE_* variables. */
+ * or under the supervisor (supervise.c) if LD_PRELOAD cannot reach it (a
+ * static or Go binary), mapping its flags to HALFCLOSE_* variables. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "procfs.h"
+#include "supervise.h"
 
 #ifndef HC_VERSION
 #define HC_VERSION "0.1.0"
@@ -23,9 +29,13 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: halfclose [OPTIONS] [--] COMMAND [ARGS...]\n"
-		"Runs COMMAND with libhalfclose.so preloaded: pooled TCP connections that the\n"
-		"server closed while idle are reconnected before the next request goes out.\n"
+		"Runs COMMAND so that pooled TCP connections that the server closed while idle\n"
+		"are reconnected before the next request goes out: with libhalfclose.so\n"
+		"preloaded, or, for a statically linked program or a Go binary (which make\n"
+		"raw system calls), under a supervisor (seccomp user notification).\n"
 		"\n"
+		"  --supervise             use the supervisor whatever COMMAND is\n"
+		"  --preload               use LD_PRELOAD whatever COMMAND is\n"
 		"  --stats FILE            append a stats line at exit (- = stderr)   HALFCLOSE_STATS\n"
 		"  --log LEVEL             off, error, warn, info, debug               HALFCLOSE_LOG\n"
 		"  --log-file FILE         log here instead of stderr                  HALFCLOSE_LOG_FILE\n"
@@ -37,14 +47,20 @@ static void usage(FILE *out)
 		"  --max-idle MS           replace connections quiet this long         HALFCLOSE_MAX_IDLE_MS\n"
 		"  --connect-timeout MS    bound on one reconnect attempt              HALFCLOSE_CONNECT_TIMEOUT_MS\n"
 		"  --retries N             extra reconnect attempts                    HALFCLOSE_RETRIES\n"
+		"  --replay-max BYTES      longest request kept for a replay; 0 = off  HALFCLOSE_REPLAY_MAX\n"
+		"  --replay-wait MS        bound on the wait for a replay's proof      HALFCLOSE_REPLAY_WAIT_MS\n"
 		"  --unread keep|discard   stale sockets with unread bytes             HALFCLOSE_UNREAD\n"
 		"  --disable               load the library but pass everything through HALFCLOSE_DISABLE\n"
+		"  --test-no-epoll-rearm   for tests only: supervise, but leave a healed\n"
+		"                          socket out of the program's epoll sets\n"
 		"  -h, --help              this text\n"
 		"  -V, --version           the version\n"
 		"\n"
-		"Values are checked by the library when COMMAND starts.\n"
-		"Exit status: COMMAND's; 125 if the library cannot be found, 126 if COMMAND\n"
-		"cannot be run (or is setuid/setgid), 127 if it is not found.\n");
+		"Values are checked by the library (or the supervisor) when COMMAND starts.\n"
+		"The supervisor does not replay requests (HALFCLOSE_REPLAY_* are ignored).\n"
+		"Exit status: COMMAND's (128+N if signal N killed it, under the supervisor);\n"
+		"125 if the library cannot be found or the supervisor cannot start, 126 if\n"
+		"COMMAND cannot be run (or is setuid/setgid), 127 if it is not found.\n");
 }
 
 /* The library: beside this executable (the build tree), in ../lib (an install),
@@ -120,6 +136,26 @@ static int resolve_command(const char *cmd, char *path, size_t len)
 	}
 }
 
+/* True if the program at path makes its own system calls, out of LD_PRELOAD's
+ * reach: a Go binary (static or not) or a statically linked ELF. A script,
+ * a dynamic ELF or a file we cannot read gets the library. */
+static bool needs_supervisor(const char *path)
+{
+	static unsigned char head[64 * 1024];
+	enum hc_exe_kind kind;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	n = pread(fd, head, sizeof(head), 0);
+	close(fd);
+	if (n <= 0)
+		return false;
+	kind = hc_exe_classify(head, (size_t)n);
+	return kind == HC_EXE_STATIC || kind == HC_EXE_GO;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -135,7 +171,12 @@ int main(int argc, char **argv)
 		{ "connect-timeout", required_argument, NULL, 'c' },
 		{ "retries", required_argument, NULL, 'r' },
 		{ "unread", required_argument, NULL, 'u' },
+		{ "replay-max", required_argument, NULL, 'R' },
+		{ "replay-wait", required_argument, NULL, 'W' },
 		{ "disable", no_argument, NULL, 'd' },
+		{ "supervise", no_argument, NULL, 'S' },
+		{ "preload", no_argument, NULL, 'P' },
+		{ "test-no-epoll-rearm", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -145,10 +186,13 @@ int main(int argc, char **argv)
 		{ 't', "HALFCLOSE_TARGETS" }, { 'x', "HALFCLOSE_EXCLUDE" }, { 'p', "HALFCLOSE_PROBE_AFTER_MS" },
 		{ 'm', "HALFCLOSE_MIN_IDLE_MS" }, { 'g', "HALFCLOSE_WRITE_GAP_MS" }, { 'M', "HALFCLOSE_MAX_IDLE_MS" },
 		{ 'c', "HALFCLOSE_CONNECT_TIMEOUT_MS" }, { 'r', "HALFCLOSE_RETRIES" }, { 'u', "HALFCLOSE_UNREAD" },
+		{ 'R', "HALFCLOSE_REPLAY_MAX" }, { 'W', "HALFCLOSE_REPLAY_WAIT_MS" },
 	};
 	char path[PATH_MAX];
 	const char *lib;
 	struct stat st;
+	struct hc_sv_options sv_opt = { .no_epoll_rearm = false };
+	enum { AUTO, SUPERVISE, PRELOAD } mode = AUTO;
 	int c;
 
 	/* '+': stop at the first non-option, so COMMAND's own flags stay its own. */
@@ -162,6 +206,16 @@ int main(int argc, char **argv)
 			return 0;
 		case 'd':
 			setenv("HALFCLOSE_DISABLE", "1", 1);
+			break;
+		case 'S':
+			mode = SUPERVISE;
+			break;
+		case 'P':
+			mode = PRELOAD;
+			break;
+		case 'E':
+			mode = SUPERVISE;
+			sv_opt.no_epoll_rearm = true;
 			break;
 		case '?':
 			usage(stderr);
@@ -189,6 +243,8 @@ int main(int argc, char **argv)
 			path);
 		return 126;
 	}
+	if (mode == SUPERVISE || (mode == AUTO && needs_supervisor(path)))
+		return hc_supervise(path, argv + optind, &sv_opt);
 	lib = find_library();
 	if (lib == NULL) {
 		fprintf(stderr, "halfclose: cannot find %s next to %s, in ../lib, or in %s\n", LIBNAME, argv[0],

@@ -1,0 +1,156 @@
+// pool_client.go - a pool of connections to redis used at once by as many
+// goroutines: the Go runtime multiplexes them on a few threads and one epoll
+// set, and every one of them goes stale in the same idle period.
+//
+//	pool_client HOST PORT CONNS [IDLE_MS [DEADLINE_MS [SLOW_MS]]]
+//
+// Dials CONNS connections, then twice, IDLE_MS (default 3500) apart: on each
+// connection in its own goroutine, at the same moment, sends PING (with
+// SLOW_MS > 0: `BLPOP halfclose:nothing SLOW_MS/1000` + PING in one write, so
+// the read waits in epoll) and reads the replies with a deadline of
+// DEADLINE_MS (default 3000).
+//
+// stdout: "round R: N of CONNS answered" per round, then "ok"; exit 0.
+// Every failure prints "pool_client: round R: conn I: OP: REASON" on stderr
+// (REASON as in redis_ping: EOF, ECONNRESET, EPIPE, timeout, unexpected
+// reply); the exit status is 1 if any connection failed with an error, 3 if
+// all failures were timeouts, 4 for an unexpected reply, 2 for usage or a
+// failed dial.
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+func reason(err error) (string, int) {
+	var ne net.Error
+	switch {
+	case errors.Is(err, io.EOF):
+		return "EOF", 1
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timeout", 3
+	case errors.Is(err, syscall.ECONNRESET):
+		return "ECONNRESET", 1
+	case errors.Is(err, syscall.EPIPE):
+		return "EPIPE", 1
+	}
+	return err.Error(), 1
+}
+
+func num(s, what string, def int) int {
+	if s == "" {
+		return def
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil || v < 0 {
+		fmt.Fprintf(os.Stderr, "pool_client: bad %s: %s\n", what, s)
+		os.Exit(2)
+	}
+	return v
+}
+
+func main() {
+	if len(os.Args) < 4 || len(os.Args) > 7 {
+		fmt.Fprintln(os.Stderr, "usage: pool_client HOST PORT CONNS [IDLE_MS [DEADLINE_MS [SLOW_MS]]]")
+		os.Exit(2)
+	}
+	arg := func(i int) string {
+		if i < len(os.Args) {
+			return os.Args[i]
+		}
+		return ""
+	}
+	conns := num(arg(3), "CONNS", 0)
+	idle := time.Duration(num(arg(4), "IDLE_MS", 3500)) * time.Millisecond
+	deadline := time.Duration(num(arg(5), "DEADLINE_MS", 3000)) * time.Millisecond
+	slow := num(arg(6), "SLOW_MS", 0)
+	if conns < 1 {
+		fmt.Fprintln(os.Stderr, "pool_client: CONNS must be at least 1")
+		os.Exit(2)
+	}
+	request, replies := "*1\r\n$4\r\nPING\r\n", []string{"+PONG\r\n"}
+	if slow > 0 {
+		secs := fmt.Sprintf("%d.%03d", slow/1000, slow%1000)
+		request = fmt.Sprintf("*3\r\n$5\r\nBLPOP\r\n$17\r\nhalfclose:nothing\r\n$%d\r\n%s\r\n", len(secs), secs) +
+			request
+		replies = append([]string{"*-1\r\n"}, replies...)
+	}
+
+	pool := make([]net.Conn, conns)
+	readers := make([]*bufio.Reader, conns)
+	for i := range pool {
+		c, err := net.Dial("tcp", net.JoinHostPort(os.Args[1], os.Args[2]))
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "pool_client: dial %d: %v\n", i, err)
+			os.Exit(2)
+		}
+		pool[i], readers[i] = c, bufio.NewReader(c)
+	}
+
+	status := 0
+	var mu sync.Mutex
+	note := func(round, i int, op string, why string, rc int) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(os.Stderr, "pool_client: round %d: conn %d: %s: %s\n", round, i, op, why)
+		if status == 0 || status == 3 || rc == 4 {
+			status = rc
+		}
+	}
+	for round := 1; round <= 2; round++ {
+		if round > 1 {
+			time.Sleep(idle)
+		}
+		var wg sync.WaitGroup
+		answered := 0
+		start := make(chan struct{})
+		for i := range pool {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				<-start
+				c, r := pool[i], readers[i]
+				if _, err := c.Write([]byte(request)); err != nil {
+					why, rc := reason(err)
+					note(round, i, "write", why, rc)
+					return
+				}
+				c.SetReadDeadline(time.Now().Add(deadline))
+				for _, want := range replies {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						why, rc := reason(err)
+						note(round, i, "read", why, rc)
+						return
+					}
+					if line != want {
+						note(round, i, "read", fmt.Sprintf("unexpected reply %q", line), 4)
+						return
+					}
+				}
+				mu.Lock()
+				answered++
+				mu.Unlock()
+			}(i)
+		}
+		close(start)
+		wg.Wait()
+		fmt.Printf("round %d: %d of %d answered\n", round, answered, conns)
+	}
+	for _, c := range pool {
+		c.Close()
+	}
+	if status != 0 {
+		os.Exit(status)
+	}
+	fmt.Println("ok")
+}
