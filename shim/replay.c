@@ -16,16 +16,20 @@
 #include "conn.h"
 #include "real.h"
 
-/* What a request buffer is freed down to: most requests of a pooled
- * connection are small, and a buffer is allocated only for a request after a
- * quiet gap, so nothing is kept between requests. */
+/* The first size of a request buffer, and the most it keeps between
+ * requests: most requests of a pooled connection are small, and reusing the
+ * buffer saves a malloc and a free per request (and a sanitizer's quarantine
+ * filling up with them). A larger one is freed once its request is over. */
 #define REQ_MIN_CAP 256u
 
 void hc_request_forget(struct hc_conn *c)
 {
-	free(c->req);
-	c->req = NULL;
-	c->req_len = c->req_cap = 0;
+	if (c->req_cap > REQ_MIN_CAP) {
+		free(c->req);
+		c->req = NULL;
+		c->req_cap = 0;
+	}
+	c->req_len = 0;
 	c->req_open = false;
 }
 

@@ -18,8 +18,8 @@ void hc_request_begin(struct hc_conn *c);
  * (no memory, no iovec), is not replayable: it is dropped. Caller holds the lock. */
 void hc_request_append(struct hc_conn *c, const struct iovec *iov, size_t iovcnt, size_t n, size_t max);
 
-/* Drops c's request (its reply has started, or c can no longer be replayed).
- * Caller holds the lock. */
+/* Drops c's request (its reply has started, or c can no longer be replayed);
+ * a small buffer stays for the next one (freed with c). Caller holds the lock. */
 void hc_request_forget(struct hc_conn *c);
 
 enum hc_delivery {
