@@ -241,6 +241,7 @@ static void note_connect(struct hc_conn *c, const struct sockaddr *sa, socklen_t
 	c->ino = socket_inode(c->fd);
 	c->wrote = false;
 	c->read_since_write = false;
+	c->ever_read = false;
 	c->counted = false; /* a new association, after AF_UNSPEC, is another connection */
 	c->last_io_ns = hc_now_ns();
 	if (ret == 0)
@@ -438,7 +439,7 @@ static enum hc_write_action fail_stale(struct hc_conn *c, const char *why, uint6
 }
 
 /* The decision for a write at a boundary on a MANAGED connection. Caller holds the lock. */
-static enum hc_write_action decide(struct hc_conn *c, uint64_t quiet_ns)
+static enum hc_write_action decide(struct hc_conn *c, uint64_t quiet_ns, bool reply_owed)
 {
 	const char *probe_why;
 	char why[64], addr[64], because[96];
@@ -451,7 +452,7 @@ static enum hc_write_action decide(struct hc_conn *c, uint64_t quiet_ns)
 	v = hc_probe(c->fd, &probe_why);
 	hc_log(HC_LOG_DEBUG, "fd %d probed after %llu ms quiet: %s", c->fd, (unsigned long long)(quiet_ns / 1000000),
 	       hc_verdict_name(v));
-	act = hc_probe_action(v, quiet_ns, &hc_cfg);
+	act = hc_probe_action(v, quiet_ns, reply_owed, &hc_cfg);
 	if (act == HC_ACT_PROCEED)
 		return HC_WRITE_PROCEED;
 	if (socket_inode(c->fd) != c->ino) {
@@ -485,6 +486,8 @@ static enum hc_write_action decide(struct hc_conn *c, uint64_t quiet_ns)
 	}
 	if (act == HC_ACT_FAIL_RECENT)
 		return fail_stale(c, why, quiet_ns, "too recently active to swap");
+	if (act == HC_ACT_FAIL_OWED)
+		return fail_stale(c, why, quiet_ns, "a reply to an earlier request may still be owed");
 	if (!hc_swap_begin(c->fd))
 		/* That reader holds the old connection and is about to see its EOF:
 		 * the program learns of the close there, and nothing is sent here. */
@@ -503,7 +506,7 @@ static enum hc_write_action note_write(struct hc_conn *c, const struct iovec *io
 {
 	enum hc_write_action act = HC_WRITE_PROCEED;
 	uint64_t now, quiet;
-	bool boundary;
+	bool after_read, boundary;
 
 	if (c->state == HC_CONN_DEAD) {
 		if (socket_inode(c->fd) == c->ino)
@@ -520,8 +523,8 @@ static enum hc_write_action note_write(struct hc_conn *c, const struct iovec *io
 		return HC_WRITE_PROCEED;
 	now = hc_now_ns();
 	quiet = now - c->last_io_ns;
-	boundary = !c->wrote || c->read_since_write ||
-		   (hc_cfg.write_gap_ms > 0 && quiet >= (uint64_t)hc_cfg.write_gap_ms * 1000000u);
+	after_read = !c->wrote || c->read_since_write;
+	boundary = after_read || (hc_cfg.write_gap_ms > 0 && quiet >= (uint64_t)hc_cfg.write_gap_ms * 1000000u);
 	if (boundary && starts_tls_record(iov, iovcnt)) {
 		/* TLS state lives in the program (from the first write, or after a
 		 * STARTTLS): a new TCP connection under it is garbage. */
@@ -530,16 +533,18 @@ static enum hc_write_action note_write(struct hc_conn *c, const struct iovec *io
 		return HC_WRITE_PROCEED;
 	}
 	if (boundary && quiet >= (uint64_t)hc_cfg.probe_after_ms * 1000000u) {
-		act = decide(c, quiet);
+		act = decide(c, quiet, !after_read && c->ever_read);
 		if (c->state != HC_CONN_MANAGED)
 			return act;
 		now = hc_now_ns();
 	}
 	/* Only a request after a quiet gap may be replayed (the idle requirement):
-	 * after `write A, write B, read`, B's reply may still be owed. */
-	if (boundary && hc_cfg.replay_max > 0 && quiet >= (uint64_t)hc_cfg.min_idle_ms * 1000000u)
+	 * after `write A, write B, read`, B's reply may still be owed. A write
+	 * after a quiet gap but no read is part of what is kept so far: its
+	 * verdict then covers the earlier request too. */
+	if (after_read && hc_cfg.replay_max > 0 && quiet >= (uint64_t)hc_cfg.min_idle_ms * 1000000u)
 		hc_request_begin(c);
-	else if (boundary)
+	else if (after_read)
 		hc_request_forget(c);
 	if (act == HC_WRITE_PROCEED && c->req_open)
 		act = HC_WRITE_RECORD;
@@ -658,6 +663,7 @@ enum hc_read_action hc_after_read(int fd, size_t requested, ssize_t ret)
 			become_managed(c);
 		hc_request_forget(c); /* the reply has begun: the request was delivered */
 		c->read_since_write = true;
+		c->ever_read = true;
 		c->last_io_ns = hc_now_ns();
 	}
 	conn_unlock(saved);

@@ -50,11 +50,11 @@ const char *hc_verdict_name(enum hc_verdict v)
 	return "?";
 }
 
-enum hc_action hc_probe_action(enum hc_verdict v, uint64_t quiet_ns, const struct hc_config *cfg)
+enum hc_action hc_probe_action(enum hc_verdict v, uint64_t quiet_ns, bool reply_owed, const struct hc_config *cfg)
 {
 	uint64_t min_idle = (uint64_t)cfg->min_idle_ms * 1000000u;
 
-	if (v == HC_ALIVE && cfg->max_idle_ms > 0 && quiet_ns >= (uint64_t)cfg->max_idle_ms * 1000000u &&
+	if (v == HC_ALIVE && !reply_owed && cfg->max_idle_ms > 0 && quiet_ns >= (uint64_t)cfg->max_idle_ms * 1000000u &&
 	    quiet_ns >= min_idle)
 		return HC_ACT_RETIRE;
 	if (v != HC_STALE && v != HC_STALE_UNREAD)
@@ -66,6 +66,10 @@ enum hc_action hc_probe_action(enum hc_verdict v, uint64_t quiet_ns, const struc
 	/* Died while in use: a reply may be owed for a request we cannot see. */
 	if (quiet_ns < min_idle)
 		return HC_ACT_FAIL_RECENT;
+	/* `write A`, a quiet gap, `write B`: on a new connection B's reply would
+	 * be read as A's. Write-only protocols (never a reply) still heal. */
+	if (reply_owed)
+		return HC_ACT_FAIL_OWED;
 	return HC_ACT_HEAL;
 }
 

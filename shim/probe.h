@@ -21,19 +21,21 @@ enum hc_verdict hc_probe(int fd, const char **why);
 
 const char *hc_verdict_name(enum hc_verdict v);
 
-/* What to do at a boundary write, given the verdict and how long the
- * connection was quiet: the policy of DESIGN.md, for the library and the
- * supervisor alike. */
+/* What to do at a boundary write, given the verdict, how long the connection
+ * was quiet, and whether a reply may still be owed (the boundary is only a
+ * quiet gap after a write, on a connection that has had replies): the policy
+ * of DESIGN.md, for the library and the supervisor alike. */
 enum hc_action {
 	HC_ACT_PROCEED,      /* alive: the write goes out as it is */
 	HC_ACT_RETIRE,       /* alive but quiet past HALFCLOSE_MAX_IDLE_MS: replace it, keep it if that fails */
 	HC_ACT_LEAVE_UNREAD, /* stale with the server's last words unread: leave it all to the program */
 	HC_ACT_FAIL_RECENT,  /* stale, but too recently active to swap: the failure path */
+	HC_ACT_FAIL_OWED,    /* stale, and a reply to an earlier request may still be owed: the failure path */
 	HC_ACT_HEAL,         /* stale: reconnect, or the failure path if that cannot be done */
 };
 
 struct hc_config;
-enum hc_action hc_probe_action(enum hc_verdict v, uint64_t quiet_ns, const struct hc_config *cfg);
+enum hc_action hc_probe_action(enum hc_verdict v, uint64_t quiet_ns, bool reply_owed, const struct hc_config *cfg);
 
 /* True if the n bytes at p start a TLS record: content type 20-23
  * (change_cipher_spec, alert, handshake, application_data), version 3.0-3.4.

@@ -60,6 +60,7 @@ struct hc_conn {
 	enum hc_conn_state state;
 	bool wrote;            /* a write since connect */
 	bool read_since_write; /* the program read bytes since its last write */
+	bool ever_read;        /* the program has read bytes from it: a request/response connection */
 	bool unreplayable;     /* an option or bind we could not replay was set */
 	bool counted;          /* counted in the stats as managed */
 	bool healing;          /* a reconnect is under way without the lock: hands off */

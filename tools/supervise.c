@@ -971,7 +971,7 @@ static enum sv_answer fail_stale(struct sv_proc *p, struct sv_conn *e, const cha
  * (hc_probe_action): probe; retire, heal, keep unread, or the failure path.
  * *healed tells the caller the connection is new. */
 static enum sv_answer decide(const struct seccomp_notif *req, struct sv_proc *p, struct sv_conn *e, int f,
-			     uint64_t quiet_ns, bool *healed)
+			     uint64_t quiet_ns, bool reply_owed, bool *healed)
 {
 	const char *probe_why;
 	char why[64], addr[64], because[96];
@@ -984,7 +984,7 @@ static enum sv_answer decide(const struct seccomp_notif *req, struct sv_proc *p,
 	v = hc_probe(f, &probe_why);
 	SV_LOG(HC_LOG_DEBUG, p, "fd %d probed after %llu ms quiet: %s", e->hc.fd,
 	       (unsigned long long)(quiet_ns / 1000000), hc_verdict_name(v));
-	act = hc_probe_action(v, quiet_ns, &hc_cfg);
+	act = hc_probe_action(v, quiet_ns, reply_owed, &hc_cfg);
 	if (act == HC_ACT_PROCEED)
 		return SV_CONTINUE;
 	if (act == HC_ACT_RETIRE) {
@@ -1012,6 +1012,8 @@ static enum sv_answer decide(const struct seccomp_notif *req, struct sv_proc *p,
 	}
 	if (act == HC_ACT_FAIL_RECENT)
 		return fail_stale(p, e, why, quiet_ns, "too recently active to swap");
+	if (act == HC_ACT_FAIL_OWED)
+		return fail_stale(p, e, why, quiet_ns, "a reply to an earlier request may still be owed");
 	if (reader_blocked(p, (pid_t)req->pid, e->hc.fd))
 		return fail_stale(p, e, why, quiet_ns, "another thread is reading it");
 	r = heal(req, p, e, f, why, quiet_ns, &err);
@@ -1038,7 +1040,7 @@ static enum sv_answer on_write_conn(const struct seccomp_notif *req, struct sv_p
 	socklen_t plen = sizeof(peer);
 	uint64_t now, last, quiet, rcvd;
 	unsigned char head[3];
-	bool boundary, healed = false;
+	bool after_read, boundary, healed = false;
 	ssize_t n;
 	int unread = 0;
 
@@ -1064,8 +1066,10 @@ static enum sv_answer on_write_conn(const struct seccomp_notif *req, struct sv_p
 	if (rcvd > 0 && now - (uint64_t)ti.tcpi_last_data_recv * 1000000u > last)
 		last = now - (uint64_t)ti.tcpi_last_data_recv * 1000000u;
 	quiet = now > last ? now - last : 0;
-	boundary = !e->hc.wrote || (rcvd > e->rcvd_at_write && unread == 0) ||
-		   (hc_cfg.write_gap_ms > 0 && quiet >= (uint64_t)hc_cfg.write_gap_ms * 1000000u);
+	after_read = !e->hc.wrote || (rcvd > e->rcvd_at_write && unread == 0);
+	boundary = after_read || (hc_cfg.write_gap_ms > 0 && quiet >= (uint64_t)hc_cfg.write_gap_ms * 1000000u);
+	if (rcvd > 0)
+		e->hc.ever_read = true; /* replies come on it: after a gap alone, one may be owed */
 	n = boundary ? read_head(req, head, sizeof(head)) : -1;
 	if (n > 0 && hc_tls_record_head(head, (size_t)n)) {
 		SV_COUNT(p, tls_skipped);
@@ -1073,7 +1077,7 @@ static enum sv_answer on_write_conn(const struct seccomp_notif *req, struct sv_p
 		return SV_CONTINUE;
 	}
 	if (boundary && quiet >= (uint64_t)hc_cfg.probe_after_ms * 1000000u) {
-		a = decide(req, p, e, f, quiet, &healed);
+		a = decide(req, p, e, f, quiet, !after_read && e->hc.ever_read, &healed);
 		if (a != SV_CONTINUE || e->hc.state != HC_CONN_MANAGED)
 			return a;
 	}

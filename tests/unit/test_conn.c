@@ -529,6 +529,30 @@ START_TEST(write_inside_a_request_is_never_probed_or_redirected)
 }
 END_TEST
 
+START_TEST(write_after_a_quiet_gap_with_a_reply_owed_is_never_swapped)
+{
+	/* `write A` (a long poll), a quiet gap, `write B`, then the read: on a
+	 * new connection B's reply would be read as A's. */
+	hc_cfg.write_gap_ms = 20;
+	struct scene s = scene_open();
+	char buf[16];
+	exchange(s.fd, s.server); /* a request/response connection */
+	ck_assert_int_eq(app_write(s.fd, "BLPOP q 0\r\n"), 11);
+	assert_received(s.server, "BLPOP q 0\r\n");
+	server_idles_out(s.fd, s.server);
+	sleep_ms(40);
+
+	errno = 0;
+	ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), -1);
+	ck_assert_int_eq(errno, EPIPE);
+	ck_assert(!listener_has_a_connection(s.listener));
+	assert_stat(reconnects, 0);
+	assert_stat(reconnect_failures, 1);
+	ck_assert_int_eq(app_read(s.fd, buf, sizeof buf), 0);
+	scene_close(&s);
+}
+END_TEST
+
 START_TEST(write_after_a_quiet_gap_is_a_boundary)
 {
 	hc_cfg.write_gap_ms = 20;
@@ -1343,6 +1367,30 @@ START_TEST(replayed_request_the_new_peer_read_then_dropped_is_not_resent)
 }
 END_TEST
 
+START_TEST(write_after_a_gap_with_a_reply_owed_is_not_replayed_alone)
+{
+	/* The FIN of a server that had A in hand is in flight when B is written
+	 * after a quiet gap: B alone must not be resent (its reply would be
+	 * read as A's); A was acknowledged, so neither is. */
+	struct scene s = scene_open();
+	char buf[16];
+
+	hc_cfg.probe_after_ms = 60000;
+	hc_cfg.write_gap_ms = 20;
+	exchange(s.fd, s.server);
+	ck_assert_int_eq(app_write(s.fd, "BLPOP q 0\r\n"), 11);
+	assert_received(s.server, "BLPOP q 0\r\n");
+	close_early(&s.server);
+	ck_assert(wait_for_events(s.fd, POLLRDHUP) & POLLRDHUP);
+	sleep_ms(40);
+	ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), 7);
+	ck_assert_int_eq(app_read(s.fd, buf, sizeof buf), 0);
+	assert_stat(replays, 0);
+	ck_assert(!listener_has_a_connection(s.listener));
+	scene_close(&s);
+}
+END_TEST
+
 START_TEST(reply_bytes_end_the_request_kept_for_a_replay)
 {
 	struct scene s = scene_open();
@@ -1388,6 +1436,7 @@ Suite *conn_suite(void)
 	tc = conn_tcase(s, "boundaries");
 	tcase_add_test(tc, write_inside_a_request_is_never_probed_or_redirected);
 	tcase_add_test(tc, write_after_a_quiet_gap_is_a_boundary);
+	tcase_add_test(tc, write_after_a_quiet_gap_with_a_reply_owed_is_never_swapped);
 
 	tc = conn_tcase(s, "left alone");
 	tcase_add_test(tc, program_that_read_eof_is_left_to_decide);
@@ -1440,6 +1489,7 @@ Suite *conn_suite(void)
 	tcase_add_test(tc, request_longer_than_replay_max_is_never_resent);
 	tcase_add_test(tc, replayed_request_the_new_peer_read_then_dropped_is_not_resent);
 	tcase_add_test(tc, reply_bytes_end_the_request_kept_for_a_replay);
+	tcase_add_test(tc, write_after_a_gap_with_a_reply_owed_is_not_replayed_alone);
 
 	tc = conn_tcase(s, "fork");
 	tcase_add_test(tc, forked_child_gets_a_usable_table_while_another_thread_uses_it);

@@ -285,23 +285,28 @@ START_TEST(action_follows_the_design_for_every_verdict)
 	struct hc_config cfg;
 
 	hc_config_defaults(&cfg); /* min idle 250 ms, max idle off, unread keep */
-	ck_assert_int_eq(hc_probe_action(HC_ALIVE, 10000 * MS, &cfg), HC_ACT_PROCEED);
-	ck_assert_int_eq(hc_probe_action(HC_ALIVE_UNREAD, 10000 * MS, &cfg), HC_ACT_PROCEED);
-	ck_assert_int_eq(hc_probe_action(HC_PROBE_FAILED, 10000 * MS, &cfg), HC_ACT_PROCEED);
-	ck_assert_int_eq(hc_probe_action(HC_STALE, 250 * MS, &cfg), HC_ACT_HEAL);
-	ck_assert_int_eq(hc_probe_action(HC_STALE, 249 * MS, &cfg), HC_ACT_FAIL_RECENT);
-	ck_assert_int_eq(hc_probe_action(HC_STALE_UNREAD, 10000 * MS, &cfg), HC_ACT_LEAVE_UNREAD);
-	ck_assert_int_eq(hc_probe_action(HC_STALE_UNREAD, 1 * MS, &cfg), HC_ACT_LEAVE_UNREAD);
+	ck_assert_int_eq(hc_probe_action(HC_ALIVE, 10000 * MS, false, &cfg), HC_ACT_PROCEED);
+	ck_assert_int_eq(hc_probe_action(HC_ALIVE_UNREAD, 10000 * MS, false, &cfg), HC_ACT_PROCEED);
+	ck_assert_int_eq(hc_probe_action(HC_PROBE_FAILED, 10000 * MS, false, &cfg), HC_ACT_PROCEED);
+	ck_assert_int_eq(hc_probe_action(HC_STALE, 250 * MS, false, &cfg), HC_ACT_HEAL);
+	ck_assert_int_eq(hc_probe_action(HC_STALE, 249 * MS, false, &cfg), HC_ACT_FAIL_RECENT);
+	ck_assert_int_eq(hc_probe_action(HC_STALE_UNREAD, 10000 * MS, false, &cfg), HC_ACT_LEAVE_UNREAD);
+	ck_assert_int_eq(hc_probe_action(HC_STALE_UNREAD, 1 * MS, false, &cfg), HC_ACT_LEAVE_UNREAD);
 	cfg.unread = HC_UNREAD_DISCARD;
-	ck_assert_int_eq(hc_probe_action(HC_STALE_UNREAD, 10000 * MS, &cfg), HC_ACT_HEAL);
-	ck_assert_int_eq(hc_probe_action(HC_STALE_UNREAD, 1 * MS, &cfg), HC_ACT_FAIL_RECENT);
+	ck_assert_int_eq(hc_probe_action(HC_STALE_UNREAD, 10000 * MS, false, &cfg), HC_ACT_HEAL);
+	ck_assert_int_eq(hc_probe_action(HC_STALE_UNREAD, 1 * MS, false, &cfg), HC_ACT_FAIL_RECENT);
 	cfg.max_idle_ms = 1000;
-	ck_assert_int_eq(hc_probe_action(HC_ALIVE, 999 * MS, &cfg), HC_ACT_PROCEED);
-	ck_assert_int_eq(hc_probe_action(HC_ALIVE, 1000 * MS, &cfg), HC_ACT_RETIRE);
+	ck_assert_int_eq(hc_probe_action(HC_ALIVE, 999 * MS, false, &cfg), HC_ACT_PROCEED);
+	ck_assert_int_eq(hc_probe_action(HC_ALIVE, 1000 * MS, false, &cfg), HC_ACT_RETIRE);
 	/* Never retired with unread data, nor before the idle requirement is met. */
-	ck_assert_int_eq(hc_probe_action(HC_ALIVE_UNREAD, 10000 * MS, &cfg), HC_ACT_PROCEED);
+	ck_assert_int_eq(hc_probe_action(HC_ALIVE_UNREAD, 10000 * MS, false, &cfg), HC_ACT_PROCEED);
 	cfg.min_idle_ms = 2000;
-	ck_assert_int_eq(hc_probe_action(HC_ALIVE, 1500 * MS, &cfg), HC_ACT_PROCEED);
+	ck_assert_int_eq(hc_probe_action(HC_ALIVE, 1500 * MS, false, &cfg), HC_ACT_PROCEED);
+	/* A reply may still be owed: never a swap, the failure path instead. */
+	ck_assert_int_eq(hc_probe_action(HC_STALE, 10000 * MS, true, &cfg), HC_ACT_FAIL_OWED);
+	ck_assert_int_eq(hc_probe_action(HC_ALIVE, 10000 * MS, true, &cfg), HC_ACT_PROCEED);
+	cfg.unread = HC_UNREAD_KEEP;
+	ck_assert_int_eq(hc_probe_action(HC_STALE_UNREAD, 10000 * MS, true, &cfg), HC_ACT_LEAVE_UNREAD);
 }
 END_TEST
 
