@@ -31,12 +31,14 @@ static size_t iov_total(const struct iovec *iov, size_t cnt)
 static HC_COLD ssize_t managed_read(int fd, void *buf, size_t n)
 {
 	int counted __attribute__((cleanup(read_end))) = fd;
+	int entry_errno = errno;
 	ssize_t ret;
 
 	hc_read_begin(fd);
-	do
+	do {
+		errno = entry_errno; /* a read made again after a replay starts as the first did */
 		ret = HC_REAL(read)(fd, buf, n);
-	while (hc_after_read(fd, n, ret) == HC_READ_AGAIN);
+	} while (hc_after_read(fd, n, ret) == HC_READ_AGAIN);
 	return ret;
 }
 
@@ -50,12 +52,14 @@ HC_EXPORT ssize_t read(int fd, void *buf, size_t n)
 static HC_COLD ssize_t managed_read_chk(int fd, void *buf, size_t n, size_t buflen)
 {
 	int counted __attribute__((cleanup(read_end))) = fd;
+	int entry_errno = errno;
 	ssize_t ret;
 
 	hc_read_begin(fd);
-	do
+	do {
+		errno = entry_errno;
 		ret = HC_REAL(read_chk)(fd, buf, n, buflen);
-	while (hc_after_read(fd, n, ret) == HC_READ_AGAIN);
+	} while (hc_after_read(fd, n, ret) == HC_READ_AGAIN);
 	return ret;
 }
 
@@ -69,12 +73,14 @@ HC_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 static HC_COLD ssize_t managed_readv(int fd, const struct iovec *iov, int cnt)
 {
 	int counted __attribute__((cleanup(read_end))) = fd;
+	int entry_errno = errno;
 	ssize_t ret;
 
 	hc_read_begin(fd);
-	do
+	do {
+		errno = entry_errno;
 		ret = HC_REAL(readv)(fd, iov, cnt);
-	while (hc_after_read(fd, ret == 0 && cnt > 0 ? iov_total(iov, (size_t)cnt) : 0, ret) == HC_READ_AGAIN);
+	} while (hc_after_read(fd, ret == 0 && cnt > 0 ? iov_total(iov, (size_t)cnt) : 0, ret) == HC_READ_AGAIN);
 	return ret;
 }
 
@@ -90,12 +96,14 @@ static HC_COLD ssize_t managed_recvfrom(int fd, void *buf, size_t n, int flags, 
 				     socklen_t *fromlen)
 {
 	int counted __attribute__((cleanup(read_end))) = fd;
+	int entry_errno = errno;
 	ssize_t ret;
 
 	hc_read_begin(fd);
-	do
+	do {
+		errno = entry_errno;
 		ret = HC_REAL(recvfrom)(fd, buf, n, flags, from, fromlen);
-	while (hc_after_read(fd, n, ret) == HC_READ_AGAIN);
+	} while (hc_after_read(fd, n, ret) == HC_READ_AGAIN);
 	return ret;
 }
 
@@ -116,12 +124,14 @@ HC_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockad
 static HC_COLD ssize_t managed_recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 {
 	int counted __attribute__((cleanup(read_end))) = fd;
+	int entry_errno = errno;
 	ssize_t ret;
 
 	hc_read_begin(fd);
-	do
+	do {
+		errno = entry_errno;
 		ret = HC_REAL(recv_chk)(fd, buf, n, buflen, flags);
-	while (hc_after_read(fd, n, ret) == HC_READ_AGAIN);
+	} while (hc_after_read(fd, n, ret) == HC_READ_AGAIN);
 	return ret;
 }
 
@@ -136,12 +146,14 @@ static HC_COLD ssize_t managed_recvfrom_chk(int fd, void *buf, size_t n, size_t 
 					 struct sockaddr *from, socklen_t *fromlen)
 {
 	int counted __attribute__((cleanup(read_end))) = fd;
+	int entry_errno = errno;
 	ssize_t ret;
 
 	hc_read_begin(fd);
-	do
+	do {
+		errno = entry_errno;
 		ret = HC_REAL(recvfrom_chk)(fd, buf, n, buflen, flags, from, fromlen);
-	while (hc_after_read(fd, n, ret) == HC_READ_AGAIN);
+	} while (hc_after_read(fd, n, ret) == HC_READ_AGAIN);
 	return ret;
 }
 
@@ -156,12 +168,14 @@ HC_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int
 static HC_COLD ssize_t managed_recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	int counted __attribute__((cleanup(read_end))) = fd;
+	int entry_errno = errno;
 	ssize_t ret;
 
 	hc_read_begin(fd);
-	do
+	do {
+		errno = entry_errno;
 		ret = HC_REAL(recvmsg)(fd, msg, flags);
-	while (hc_after_read(fd, ret == 0 ? iov_total(msg->msg_iov, msg->msg_iovlen) : 0, ret) == HC_READ_AGAIN);
+	} while (hc_after_read(fd, ret == 0 ? iov_total(msg->msg_iov, msg->msg_iovlen) : 0, ret) == HC_READ_AGAIN);
 	return ret;
 }
 
