@@ -457,7 +457,10 @@ static struct sv_proc *proc_of(pid_t tid)
 	if (tid > 0 && (size_t)tid < sv.tid_max && sv.tid_map[tid] != 0) {
 		uint32_t v = sv.tid_map[tid];
 		p = &sv.procs[(v & 0x7f) - 1];
-		if (p->tgid != 0 && (p->gen & 0x1ffffff) == v >> 7)
+		/* A thread id is reused once its thread is gone: it must still be a
+		 * thread of that process (one look in /proc, no allocation). */
+		snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)p->tgid, (int)tid);
+		if (p->tgid != 0 && (p->gen & 0x1ffffff) == v >> 7 && faccessat(AT_FDCWD, path, F_OK, 0) == 0)
 			return p;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
@@ -517,26 +520,56 @@ static void give_up(struct sv_proc *p, struct sv_conn *e)
 
 /* ---- socket, connect, options: what the program does to its sockets -------- */
 
+static bool each_number(const char *path, bool (*fn)(long n, void *arg), void *arg);
+
+/* Free numbers below the range that p must have for us to pick one in it. */
+#define SV_FD_MARGIN 128
+
+static bool count_below_range(long n, void *arg)
+{
+	if (n < SV_FD_LO)
+		++*(unsigned *)arg;
+	return false; /* all of them */
+}
+
 /* A number of the range free in p's fd table below its RLIMIT_NOFILE, or -1.
- * The program's other calls that could take a number (open, accept, ...)
- * get the lowest free one, so a number this high stays free until ADDFD. */
+ * ADDFD with SETFD replaces whatever holds the number by then, and the
+ * program's other calls (open, accept, ...) take the lowest free number
+ * meanwhile, perhaps in another thread: so the pick is from the top of the
+ * range down, and only while p has at least SV_FD_MARGIN numbers free below
+ * the range, which those calls fill before they could reach it. */
 static int pick_number(struct sv_proc *p)
 {
 	struct rlimit rl;
-	unsigned span = SV_FD_N;
+	unsigned span = SV_FD_N, held = 0;
 	char path[64];
 
 	if (prlimit(p->tgid, RLIMIT_NOFILE, NULL, &rl) == 0 && rl.rlim_cur < (rlim_t)SV_FD_HI + 1)
 		span = rl.rlim_cur > SV_FD_LO ? (unsigned)(rl.rlim_cur - SV_FD_LO) : 0;
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)p->tgid);
+	each_number(path, count_below_range, &held);
+	if (held + SV_FD_MARGIN > SV_FD_LO)
+		return -1;
 	for (unsigned k = 0; k < span; k++) {
-		unsigned off = (p->cursor + k) % span;
+		unsigned off = span - 1 - (p->cursor + k) % span;
 		snprintf(path, sizeof(path), "/proc/%d/fd/%u", (int)p->tgid, SV_FD_LO + off);
 		if (faccessat(AT_FDCWD, path, F_OK, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT) {
-			p->cursor = off + 1;
+			p->cursor = span - off;
 			return SV_FD_LO + (int)off;
 		}
 	}
 	return -1;
+}
+
+/* True if thread tid is in the supervisor's network namespace. */
+static bool same_netns(pid_t tid)
+{
+	struct stat mine, its;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)tid);
+	return stat("/proc/self/ns/net", &mine) == 0 && stat(path, &its) == 0 && mine.st_ino == its.st_ino &&
+	       mine.st_dev == its.st_dev;
 }
 
 /* socket(AF_INET or AF_INET6, SOCK_STREAM...): created here and installed in
@@ -553,14 +586,21 @@ static enum sv_answer on_socket(const struct seccomp_notif *req, struct sv_proc 
 	/* TCP and MPTCP (which falls back to it); not SCTP's one-to-one sockets. */
 	if (p == NULL || (protocol != 0 && protocol != IPPROTO_TCP && protocol != IPPROTO_MPTCP))
 		return SV_CONTINUE;
+	/* A socket made here lives in our network namespace: one the calling
+	 * thread left (unshare -n, setns) must get its own, so it is not ours. */
+	if (!same_netns((pid_t)req->pid)) {
+		SV_COUNT(p, passthrough);
+		return SV_CONTINUE;
+	}
 	n = pick_number(p);
 	if (n < 0) {
 		/* The range is full, or beyond the program's RLIMIT_NOFILE: the
 		 * program's own socket() runs, unmanaged. Said once per process. */
 		SV_COUNT(p, passthrough);
 		if (!p->warned_full)
-			SV_LOG(HC_LOG_WARN, p, "no free fd in %d-%d under the program's fd limit: "
-			       "its new TCP sockets are not managed", SV_FD_LO, SV_FD_HI);
+			SV_LOG(HC_LOG_WARN, p, "no free fd in %d-%d under the program's fd limit, or over %d "
+			       "fds below it: its new TCP sockets are not managed", SV_FD_LO, SV_FD_HI,
+			       SV_FD_LO - SV_FD_MARGIN);
 		p->warned_full = true;
 		return SV_CONTINUE;
 	}
@@ -1247,6 +1287,13 @@ static void serve(void)
 			if (pid != 0)
 				return; /* this one reports the program's status (or fork failed: so be it) */
 			setsid();
+			/* Nobody reads our stderr now: a pipe the program's caller
+			 * waits on must not stay open for the daemon's lifetime. */
+			int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+			if (null >= 0) {
+				dup2(null, STDERR_FILENO);
+				close(null);
+			}
 			/* The program's line is the parent's to write, the others ours. */
 			if (proc_by_tgid(sv.main_pid) != NULL)
 				proc_by_tgid(sv.main_pid)->tgid = 0;
@@ -1374,9 +1421,11 @@ static int run_plain(const char *path, char *const argv[])
 }
 
 /* In the supervisor, after the fork: our stdin and stdout are the program's
- * business (a pipe must see EOF when the program closes it), numbers of the
- * range must be free here (see rearm_epoll), SIGPIPE must not kill us. */
-static void detach_stdio(void)
+ * business (a pipe must see EOF when the program closes it), and so is every
+ * other fd the launcher inherited (a lock, a pipe's write end), except keep
+ * (the socket to the child); numbers of the range must be free here (see
+ * rearm_epoll); SIGPIPE must not kill us. stderr stays, for the log. */
+static void detach_stdio(int keep)
 {
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
@@ -1385,7 +1434,9 @@ static void detach_stdio(void)
 		dup2(null, STDOUT_FILENO);
 		close(null);
 	}
-	syscall(SYS_close_range, SV_FD_LO, ~0U, 0);
+	if (keep > STDERR_FILENO + 1)
+		syscall(SYS_close_range, STDERR_FILENO + 1, keep - 1, 0);
+	syscall(SYS_close_range, keep + 1, ~0U, 0);
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -1443,7 +1494,7 @@ int hc_supervise(const char *path, char *const argv[], const struct hc_sv_option
 	}
 	close(sock[1]);
 	sv.main_pid = pid;
-	detach_stdio();
+	detach_stdio(sock[0]);
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	sv.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	sv.notif = receive_listener(sock[0]);
