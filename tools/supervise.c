@@ -703,6 +703,22 @@ static enum sv_answer on_bind(const struct seccomp_notif *req, struct sv_conn *e
 /* setsockopt(): recorded for the replay (the last value of each option, in
  * the order first set). An option too big, one that refers to memory or
  * another fd (socket filters), or one too many makes e unmanageable. */
+/* What a fresh socket like e's says to the option, as an errno value (0: it
+ * takes it). The call is recorded before the kernel runs it for the program,
+ * so this is how a malformed one (EINVAL, ENOPROTOOPT), which the program's
+ * socket refuses too, is kept out of the replay. */
+static int option_verdict(const struct sv_conn *e, int level, int name, const void *val, socklen_t len)
+{
+	int s = socket(e->hc.domain, e->hc.type | SOCK_CLOEXEC, e->hc.protocol), err = 0;
+
+	if (s < 0)
+		return errno;
+	if (setsockopt(s, level, name, val, len) != 0)
+		err = errno;
+	close(s);
+	return err;
+}
+
 static enum sv_answer on_setsockopt(const struct seccomp_notif *req, struct sv_proc *p, struct sv_conn *e)
 {
 	int level = (int)req->data.args[1], name = (int)req->data.args[2];
@@ -710,11 +726,18 @@ static enum sv_answer on_setsockopt(const struct seccomp_notif *req, struct sv_p
 	unsigned char val[HC_OPT_MAX];
 	struct hc_sockopt *o = NULL;
 	bool ok;
+	int err;
 
 	if (e->hc.state == HC_CONN_UNMANAGED || e->hc.state == HC_CONN_DEAD)
 		return SV_CONTINUE;
 	ok = len <= HC_OPT_MAX && peek_exact(req, req->data.args[3], val, len) == 0 &&
 	     !hc_option_holds_a_reference(level, name);
+	if (ok) {
+		err = option_verdict(e, level, name, val, len);
+		if (err == EINVAL || err == ENOPROTOOPT)
+			return SV_CONTINUE; /* refused as malformed: nothing to replay */
+		ok = err == 0; /* refused otherwise (EPERM...): the replay could not do it */
+	}
 	for (unsigned i = 0; ok && i < e->hc.nopts && o == NULL; i++)
 		if (e->opts[i].level == level && e->opts[i].name == name)
 			o = &e->opts[i];
