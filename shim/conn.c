@@ -604,12 +604,18 @@ static bool replay(struct hc_conn *c, int read_err)
 	hc_table_heal_begin(c);
 	d = hc_delivery_verdict(c->fd, c->req_len, hc_cfg.replay_wait_ms);
 	if (d == HC_NEVER_DELIVERED && hc_reconnect_open(c, &hc_cfg, &s, &err) == 0) {
-		/* Sent before the socket is installed: nothing can come between. */
-		err = hc_send_all(s, c->req, c->req_len, hc_cfg.connect_timeout_ms);
-		if (err == 0)
+		/* Sent before the socket is installed: nothing can come between.
+		 * All of it or a reset: a prefix must not reach the server alone,
+		 * where a part of a pipeline would run and then run again when
+		 * the program, told of the close, retries. */
+		err = hc_send_whole(s, c->req, c->req_len);
+		if (err == 0) {
 			r = 0;
-		else
+		} else {
+			struct linger rst = { 1, 0 };
+			HC_REAL(setsockopt)(s, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
 			HC_REAL(close)(s);
+		}
 	}
 	hc_table_heal_relock();
 	if (r == 0)

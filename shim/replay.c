@@ -4,6 +4,8 @@
 #include "replay.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "conn.h"
 #include "real.h"
@@ -151,36 +154,52 @@ const char *hc_delivery_name(enum hc_delivery d)
 	return "?";
 }
 
-int hc_send_all(int s, const void *buf, size_t len, unsigned timeout_ms)
+/* net.core.wmem_max: the most SO_SNDBUF can ask for (the kernel doubles it), or 0. */
+static long wmem_max(void)
 {
-	int saved = errno, err = 0;
-	uint64_t deadline = hc_now_ns() + (uint64_t)timeout_ms * 1000000u;
-	const unsigned char *p = buf;
+	char buf[32];
+	long v = 0;
+	int fd = open("/proc/sys/net/core/wmem_max", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
 
-	while (len > 0) {
-		ssize_t n = HC_REAL(sendto)(s, p, len, MSG_NOSIGNAL | MSG_DONTWAIT, NULL, 0);
-		struct pollfd pf = { .fd = s, .events = POLLOUT };
-		uint64_t now;
+	if (fd < 0)
+		return 0;
+	n = HC_REAL(read)(fd, buf, sizeof(buf) - 1);
+	HC_REAL(close)(fd);
+	if (n > 0) {
+		buf[n] = '\0';
+		v = strtol(buf, NULL, 10);
+	}
+	return v > 0 ? v : 0;
+}
 
-		if (n > 0) {
-			p += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno != EAGAIN && errno != EINTR) {
-			err = errno;
-			break;
-		}
-		now = hc_now_ns();
-		if (now >= deadline) {
-			err = ETIMEDOUT;
-			break;
-		}
-		if (poll(&pf, 1, (int)((deadline - now + 999999) / 1000000)) < 0 && errno != EINTR) {
-			err = errno;
-			break;
+int hc_send_whole(int s, const void *buf, size_t len)
+{
+	int saved = errno, err = 0, sndbuf = 0;
+	socklen_t optlen = sizeof(sndbuf);
+	ssize_t n;
+
+	/* A fresh socket's buffer holds about ten segments' worth (tens of KiB,
+	 * more on loopback); the kernel counts about twice the payload against
+	 * it. A larger request gets more room, if net.core.wmem_max allows more
+	 * than it has: setting SO_SNDBUF ends the buffer's autotuning, and must
+	 * never shrink it. */
+	if (getsockopt(s, SOL_SOCKET, SO_SNDBUF, &sndbuf, &optlen) == 0 && sndbuf >= 0 && (size_t)sndbuf / 2 < len) {
+		long room = wmem_max(), want = len <= (size_t)LONG_MAX / 2 ? (long)len * 2 : LONG_MAX;
+		if (want > room)
+			want = room;
+		if (want * 2 > sndbuf && want <= INT_MAX) {
+			int v = (int)want;
+			HC_REAL(setsockopt)(s, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
 		}
 	}
+	do
+		n = HC_REAL(sendto)(s, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT, NULL, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		err = errno;
+	else if ((size_t)n < len)
+		err = EMSGSIZE; /* a part is on its way: the caller resets the connection */
 	errno = saved;
 	return err;
 }

@@ -38,9 +38,10 @@ enum hc_delivery hc_delivery_verdict(int fd, size_t len, unsigned wait_ms);
 
 const char *hc_delivery_name(enum hc_delivery d);
 
-/* Sends len bytes of buf on the non-blocking socket s, waiting for room at
- * most timeout_ms in all, without SIGPIPE. Returns 0 or an errno value.
- * Preserves errno. */
-int hc_send_all(int s, const void *buf, size_t len, unsigned timeout_ms);
+/* Sends the len bytes of buf on the fresh non-blocking socket s in one call,
+ * without SIGPIPE, making room in its send buffer first if it is too small.
+ * Returns 0, or an errno value: then part of the bytes may be on their way,
+ * and the caller resets s rather than closing it. Preserves errno. */
+int hc_send_whole(int s, const void *buf, size_t len);
 
 #endif

@@ -2,6 +2,7 @@
  * loopback connections, and the bytes kept for a replay. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,35 @@ START_TEST(no_answer_within_the_wait_is_unknown_and_the_wait_is_bounded)
 }
 END_TEST
 
+START_TEST(a_request_larger_than_a_fresh_send_buffer_goes_in_one_call)
+{
+	/* 200 KiB: more than a new socket's buffer takes (16 KiB by default)
+	 * while the peer reads nothing. All of it or nothing is resent. */
+	enum { LEN = 200 * 1024 };
+	struct tcp_pair p = tcp_pair_open();
+	char *req = malloc(LEN), *got = malloc(LEN);
+	size_t have = 0;
+
+	ck_assert_ptr_nonnull(req);
+	ck_assert_ptr_nonnull(got);
+	for (size_t i = 0; i < LEN; i++)
+		req[i] = (char)('a' + i % 26);
+	ck_assert_int_eq(fcntl(p.client, F_SETFL, O_NONBLOCK), 0);
+	errno = SENTINEL_ERRNO;
+	ck_assert_int_eq(hc_send_whole(p.client, req, LEN), 0);
+	ck_assert_int_eq(errno, SENTINEL_ERRNO);
+	while (have < LEN) {
+		ssize_t n = read_within(p.server, got + have, LEN - have);
+		ck_assert_int_gt(n, 0);
+		have += (size_t)n;
+	}
+	ck_assert_int_eq(memcmp(req, got, LEN), 0);
+	free(req);
+	free(got);
+	tcp_pair_close(&p);
+}
+END_TEST
+
 static struct iovec iov_of(const char *s)
 {
 	return (struct iovec){ (void *)s, strlen(s) };
@@ -167,6 +197,7 @@ Suite *replay_suite(void)
 	tcase_add_test(tc, bytes_a_half_closed_peer_acknowledged_are_delivered);
 	tcase_add_test(tc, more_unacknowledged_bytes_than_the_request_prove_nothing);
 	tcase_add_test(tc, no_answer_within_the_wait_is_unknown_and_the_wait_is_bounded);
+	tcase_add_test(tc, a_request_larger_than_a_fresh_send_buffer_goes_in_one_call);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("request");
 	tcase_add_test(tc, request_bytes_are_kept_across_writes_as_the_kernel_took_them);
