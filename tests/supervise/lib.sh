@@ -20,6 +20,10 @@
 #               and setsid exec it: with CMD = the launcher, the launcher),
 #               and wait for it; sets RC (128+N for a death by signal N), OUT,
 #               ERR (STATS if VAR=VAL sets HALFCLOSE_STATS=$T/NAME.stats).
+#   hc_start_redis PORT TIMEOUT
+#               redis-server on $HOST:PORT, closing connections idle for
+#               TIMEOUT s (0: never), no persistence, data in $T/redis;
+#               waits until it listens
 #   hc_require_launcher       stop with a failure if build/halfclose is missing
 #   hc_assert_stat_present FILE KEY   the stats line has KEY with a number
 #   hc_assert_no_stats [WHAT] the last run wrote no stats line
@@ -33,6 +37,13 @@
 
 HC_GO=$HC_BUILD/go
 HC_STATIC=$HC_BUILD/static
+
+hc_start_redis() {
+    mkdir -p "$T/redis"
+    hc_start srv_redis redis-server --port "$1" --bind "$HOST" --timeout "$2" \
+        --save '' --appendonly no --dir "$T/redis" --protected-mode no
+    hc_wait_port "$1" 10
+}
 
 hc_require_launcher() {
     if [ "${HC_PLAIN_ONLY:-0}" = 1 ]; then

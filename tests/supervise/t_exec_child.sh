@@ -13,10 +13,7 @@
 . "$(dirname "$0")/lib.sh"
 
 hc_pick_port P
-mkdir -p "$T/redis"
-hc_start srv_redis redis-server --port "$P" --bind "$HOST" --timeout 2 \
-    --save '' --appendonly no --dir "$T/redis" --protected-mode no
-hc_wait_port "$P" 10
+hc_start_redis "$P" 2
 CLIENT=("$HC_GO/redis_ping" "$HOST" "$P" 2 3500 1500 200)
 
 hc_section "plain: behave exec redis_ping"

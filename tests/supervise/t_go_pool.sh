@@ -10,10 +10,7 @@
 
 N=16
 hc_pick_port P
-mkdir -p "$T/redis"
-hc_start srv_redis redis-server --port "$P" --bind "$HOST" --timeout 2 \
-    --save '' --appendonly no --dir "$T/redis" --protected-mode no
-hc_wait_port "$P" 10
+hc_start_redis "$P" 2
 
 hc_section "plain: pool_client, $N connections, 4 s idle"
 hc_run_plain pool_plain "$HC_GO/pool_client" "$HOST" "$P" "$N" 4000 1500 200

@@ -11,10 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 
 hc_pick_port P
-mkdir -p "$T/redis"
-hc_start srv_redis redis-server --port "$P" --bind "$HOST" --timeout 2 \
-    --save '' --appendonly no --dir "$T/redis" --protected-mode no
-hc_wait_port "$P" 10
+hc_start_redis "$P" 2
 
 hc_section "plain: redis_ping, PING / 3.5 s idle / PING, redis --timeout 2"
 hc_run_plain ping_plain "$HC_GO/redis_ping" "$HOST" "$P" 2 3500 3000

@@ -10,10 +10,7 @@
 
 hc_require_launcher
 hc_pick_port P
-mkdir -p "$T/redis"
-hc_start srv_redis redis-server --port "$P" --bind "$HOST" --timeout 0 \
-    --save '' --appendonly no --dir "$T/redis" --protected-mode no
-hc_wait_port "$P" 10
+hc_start_redis "$P" 0
 
 hc_section "halfclose redis_ping; the supervisor is killed during the idle"
 "$HC_LAUNCHER" "$HC_GO/redis_ping" "$HOST" "$P" 2 3000 3000 >"$T/ping.out" 2>"$T/ping.err" </dev/null &

@@ -1245,6 +1245,16 @@ static void scene_race_the_close(struct scene *s, bool full_close)
 	ck_assert_int_eq(app_write(s->fd, "GET k\r\n"), 7);
 }
 
+/* The program's read gets the EOF as it was, and nothing was resent: no
+ * replay counted, no new connection. */
+static void assert_eof_not_replayed(struct scene *s)
+{
+	char buf[16];
+	ck_assert_int_eq(app_read(s->fd, buf, sizeof buf), 0);
+	assert_stat(replays, 0);
+	ck_assert(!listener_has_a_connection(s->listener));
+}
+
 struct replier {
 	int listener;
 	char got[16];
@@ -1307,13 +1317,10 @@ END_TEST
 START_TEST(request_the_peer_acknowledged_is_never_resent)
 {
 	struct scene s = scene_open();
-	char buf[16];
 
 	scene_race_the_close(&s, false);
 	assert_received(s.server, "GET k\r\n"); /* the half-closed server read it: maybe acted on it */
-	ck_assert_int_eq(app_read(s.fd, buf, sizeof buf), 0);
-	assert_stat(replays, 0);
-	ck_assert(!listener_has_a_connection(s.listener));
+	assert_eof_not_replayed(&s);
 	ck_assert(!hc_fd_managed(s.fd));
 	scene_close(&s);
 }
@@ -1322,13 +1329,10 @@ END_TEST
 START_TEST(request_after_active_use_is_never_resent)
 {
 	struct scene s = scene_open();
-	char buf[16];
 
 	hc_cfg.min_idle_ms = 60000; /* B's reply may still be owed after `write A, write B, read` */
 	scene_race_the_close(&s, true);
-	ck_assert_int_eq(app_read(s.fd, buf, sizeof buf), 0);
-	assert_stat(replays, 0);
-	ck_assert(!listener_has_a_connection(s.listener));
+	assert_eof_not_replayed(&s);
 	scene_close(&s);
 }
 END_TEST
@@ -1336,13 +1340,10 @@ END_TEST
 START_TEST(request_longer_than_replay_max_is_never_resent)
 {
 	struct scene s = scene_open();
-	char buf[16];
 
 	hc_cfg.replay_max = 6; /* "GET k\r\n" is 7 */
 	scene_race_the_close(&s, true);
-	ck_assert_int_eq(app_read(s.fd, buf, sizeof buf), 0);
-	assert_stat(replays, 0);
-	ck_assert(!listener_has_a_connection(s.listener));
+	assert_eof_not_replayed(&s);
 	scene_close(&s);
 }
 END_TEST
@@ -1373,7 +1374,6 @@ START_TEST(write_after_a_gap_with_a_reply_owed_is_not_replayed_alone)
 	 * after a quiet gap: B alone must not be resent (its reply would be
 	 * read as A's); A was acknowledged, so neither is. */
 	struct scene s = scene_open();
-	char buf[16];
 
 	hc_cfg.probe_after_ms = 60000;
 	hc_cfg.write_gap_ms = 20;
@@ -1384,9 +1384,7 @@ START_TEST(write_after_a_gap_with_a_reply_owed_is_not_replayed_alone)
 	ck_assert(wait_for_events(s.fd, POLLRDHUP) & POLLRDHUP);
 	sleep_ms(40);
 	ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), 7);
-	ck_assert_int_eq(app_read(s.fd, buf, sizeof buf), 0);
-	assert_stat(replays, 0);
-	ck_assert(!listener_has_a_connection(s.listener));
+	assert_eof_not_replayed(&s);
 	scene_close(&s);
 }
 END_TEST
@@ -1403,9 +1401,7 @@ START_TEST(reply_bytes_end_the_request_kept_for_a_replay)
 	ck_assert_int_eq(write(s.server, "$1\r\n", 4), 4); /* part of the reply, then the close */
 	close_early(&s.server);
 	ck_assert_int_eq(app_read_within(s.fd, buf, sizeof buf), 4);
-	ck_assert_int_eq(app_read(s.fd, buf, sizeof buf), 0);
-	assert_stat(replays, 0);
-	ck_assert(!listener_has_a_connection(s.listener));
+	assert_eof_not_replayed(&s);
 	scene_close(&s);
 }
 END_TEST
