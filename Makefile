@@ -52,7 +52,7 @@ help:
 	@echo "                + the config and /proc fuzzers"
 	@echo "make supervise  build + static and Go programs under the launcher's supervisor (part of check)"
 	@echo "make race       build + the FIN-in-flight race on every request, and its replay (part of check)"
-	@echo "make demo       deps + build + the seed's failure and its cure against ncat -i 2"
+	@echo "make demo       deps + build + the seed's failure and its cure against ncat -i 2 (C and Go clients)"
 	@echo "make bench      deps + build + what the shim costs, as ratios against the same runs without it"
 	@echo "make install    PREFIX=$(PREFIX): $(LIBDIR)/libhalfclose.so and $(BINDIR)/halfclose"
 
@@ -260,7 +260,7 @@ check: deps
 	$(MAKE) integration-asan integration-tsan fuzz
 
 demo: deps
-	$(MAKE) all
+	$(MAKE) all $(BUILD)/go/seed_client
 	HC_BUILD=$(abspath $(BUILD)) tools/demo.sh
 
 # The launcher is built again for the LIBDIR of this install, whatever `make` used.

@@ -4,16 +4,19 @@
 #
 # Server: nmap's `ncat -l 127.0.0.1 PORT -i 2`, which closes a connection
 # idle for 2 s (its idle timer ends the whole process, so a loop restarts it).
-# Client: build/clients/seed_client, the C twin of the seed's client.go:
-# connect, sleep 6 s, write "Halo", sleep 3 s, write "Halo2".
+# Clients: build/clients/seed_client, the C twin of the seed's client.go
+# (connect, sleep 6 s, write "Halo", sleep 3 s, write "Halo2"), under
+# LD_PRELOAD; then the seed's Go client itself (build/go/seed_client, static),
+# which the launcher runs under its supervisor.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 HC_BUILD=${HC_BUILD:-$ROOT/build}
 LAUNCHER=$HC_BUILD/halfclose
 CLIENT=$HC_BUILD/clients/seed_client
+GO_CLIENT=$HC_BUILD/go/seed_client
 PY=/usr/bin/python3
 
-for f in "$LAUNCHER" "$CLIENT"; do
+for f in "$LAUNCHER" "$CLIENT" "$GO_CLIENT"; do
     [ -x "$f" ] || { echo "demo: $f is missing (run make first)" >&2; exit 1; }
 done
 command -v ncat >/dev/null || { echo "demo: ncat is not installed (make deps)" >&2; exit 1; }
@@ -85,46 +88,65 @@ show_server() { # NAME
     fi
 }
 
-if ! P1=$(pick_port) || ! P2=$(pick_port); then
-    echo "demo: no free port" >&2
-    exit 1
-fi
+# demo_pair NAME CLIENT: CLIENT against its own ncat, without then with
+# halfclose; prints both runs and a verdict; returns 0 if the run without
+# lost the first write and the run with got both words through, healed.
+demo_pair() {
+    local name=$1 client=$2 p1 p2 rc1 rc2 reconnects out1 out2 how
+    if ! p1=$(pick_port) || ! p2=$(pick_port); then
+        echo "demo: no free port" >&2
+        return 1
+    fi
+    echo "=== without halfclose: $client 127.0.0.1 $p1"
+    start_ncat "$name.plain" "$p1"
+    "$client" 127.0.0.1 "$p1" 2>&1 | sed -u 's/^/  client| /'
+    rc1=${PIPESTATUS[0]}
+    sleep 0.2
+    echo "  client: $(describe_rc "$rc1")"
+    show_server "$name.plain"
+    echo
+
+    echo "=== with halfclose: $LAUNCHER --stats FILE --log info -- $client 127.0.0.1 $p2"
+    start_ncat "$name.shim" "$p2"
+    "$LAUNCHER" --stats "$W/$name.stats" --log info -- "$client" 127.0.0.1 "$p2" 2>&1 | sed -u 's/^/  client| /'
+    rc2=${PIPESTATUS[0]}
+    sleep 0.2
+    echo "  client: $(describe_rc "$rc2")"
+    show_server "$name.shim"
+    if [ -s "$W/$name.stats" ]; then
+        echo "  stats:  $(tail -n1 "$W/$name.stats")"
+    else
+        echo "  stats:  (no stats line was written)"
+    fi
+
+    reconnects=$(awk '/^halfclose / { for (i = 2; i <= NF; i++) if ($i ~ /^reconnects=/) v = substr($i, 12) }
+                      END { print v + 0 }' "$W/$name.stats" 2>/dev/null)
+    reconnects=${reconnects:-0}
+    out1=$(cat "$W/$name.plain.out" 2>/dev/null)
+    out2=$(cat "$W/$name.shim.out" 2>/dev/null)
+    if [ "$rc1" -ne 0 ] && [[ $out1 != *Halo* ]] && [ "$rc2" -eq 0 ] && [ "$out2" = HaloHalo2 ] &&
+        [ "$reconnects" -ge 2 ]; then
+        if [ "$rc1" -eq 141 ]; then how="died of SIGPIPE"; else how="failed ($(describe_rc "$rc1"))"; fi
+        echo "  => without halfclose the first write vanished and the second $how; with it, both reached"
+        echo "     the server over $reconnects fresh connections at the same fd."
+        echo
+        return 0
+    fi
+    echo "  => unexpected: without halfclose the client ended with $(describe_rc "$rc1") and the server got"
+    echo "     \"$out1\"; with it, $(describe_rc "$rc2"), the server got \"$out2\", reconnects=$reconnects."
+    echo
+    return 1
+}
 
 echo "Server: ncat -l 127.0.0.1 PORT -i 2   (closes a connection idle for 2 s; restarted when it exits)"
-echo "Client: seed_client HOST PORT         (connect, sleep 6 s, write \"Halo\", sleep 3 s, write \"Halo2\")"
+echo "Client: connect, sleep 6 s, write \"Halo\", sleep 3 s, write \"Halo2\""
 echo
-
-echo "=== 1. without halfclose: $CLIENT 127.0.0.1 $P1"
-start_ncat plain "$P1"
-"$CLIENT" 127.0.0.1 "$P1" 2>&1 | sed -u 's/^/  client| /'
-rc1=${PIPESTATUS[0]}
-sleep 0.2
-echo "  client: $(describe_rc "$rc1")"
-show_server plain
+echo "### 1. seed_client (C, dynamically linked): halfclose preloads its library"
 echo
-
-echo "=== 2. with halfclose: $LAUNCHER --stats FILE --log info -- $CLIENT 127.0.0.1 $P2"
-start_ncat shim "$P2"
-"$LAUNCHER" --stats "$W/stats" --log info -- "$CLIENT" 127.0.0.1 "$P2" 2>&1 | sed -u 's/^/  client| /'
-rc2=${PIPESTATUS[0]}
-sleep 0.2
-echo "  client: $(describe_rc "$rc2")"
-show_server shim
-if [ -s "$W/stats" ]; then
-    echo "  stats:  $(tail -n1 "$W/stats")"
-else
-    echo "  stats:  (no stats line was written)"
-fi
+demo_pair c "$CLIENT"
+c_ok=$?
+echo "### 2. the seed's own Go client (static Go binary): halfclose supervises it"
 echo
-
-reconnects=$(awk '/^halfclose / { for (i = 2; i <= NF; i++) if ($i ~ /^reconnects=/) v = substr($i, 12) } END { print v + 0 }' "$W/stats" 2>/dev/null)
-reconnects=${reconnects:-0}
-out1=$(cat "$W/plain.out" 2>/dev/null)
-out2=$(cat "$W/shim.out" 2>/dev/null)
-if [ "$rc1" -ne 0 ] && [[ $out1 != *Halo* ]] && [ "$rc2" -eq 0 ] && [ "$out2" = HaloHalo2 ] && [ "$reconnects" -ge 2 ]; then
-    if [ "$rc1" -eq 141 ]; then how="died of SIGPIPE"; else how="failed ($(describe_rc "$rc1"))"; fi
-    echo "Without halfclose the first write vanished and the second $how; with it, both reached the server over $reconnects fresh connections at the same fd."
-    exit 0
-fi
-echo "Unexpected outcome: without halfclose the client ended with $(describe_rc "$rc1") and the server got \"$out1\"; with it, $(describe_rc "$rc2"), the server got \"$out2\", reconnects=$reconnects."
-exit 1
+demo_pair go "$GO_CLIENT"
+go_ok=$?
+[ "$c_ok" -eq 0 ] && [ "$go_ok" -eq 0 ]
