@@ -99,19 +99,38 @@ const char *hc_addr_format(const struct sockaddr *sa, char *buf, size_t len)
 	return buf;
 }
 
-#define LOAD(f) atomic_load_explicit(&st->f, memory_order_relaxed)
+#define HC_STATS_NAME(k) #k,
+const char *const hc_stats_keys[] = { HC_STATS_KEYS(HC_STATS_NAME) };
+#undef HC_STATS_NAME
+const size_t hc_stats_nkeys = sizeof(hc_stats_keys) / sizeof(hc_stats_keys[0]);
+
+/* The counters of st in key order: the struct is nothing but them. */
+_Static_assert(sizeof(struct hc_stats) == sizeof(hc_stats_keys) / sizeof(hc_stats_keys[0]) * sizeof(atomic_ulong),
+	       "struct hc_stats holds exactly one counter per key");
+static const atomic_ulong *stats_counter(const struct hc_stats *st, size_t i)
+{
+	return (const atomic_ulong *)st + i;
+}
 
 size_t hc_stats_format_of(char *buf, size_t len, pid_t pid, const struct hc_stats *st)
 {
-	int n = snprintf(buf, len,
-			 "halfclose pid=%d managed=%lu probes=%lu stale=%lu reconnects=%lu reconnect_failures=%lu "
-			 "unread_kept=%lu retired=%lu tls_skipped=%lu passthrough=%lu replays=%lu\n",
-			 (int)pid, LOAD(managed), LOAD(probes), LOAD(stale), LOAD(reconnects),
-			 LOAD(reconnect_failures), LOAD(unread_kept), LOAD(retired), LOAD(tls_skipped),
-			 LOAD(passthrough), LOAD(replays));
-	if (n < 0)
+	size_t used;
+	int n = snprintf(buf, len, "halfclose pid=%d", (int)pid);
+
+	if (n < 0 || len == 0)
 		return 0;
-	return (size_t)n < len ? (size_t)n : len - 1;
+	used = (size_t)n < len ? (size_t)n : len - 1;
+	for (size_t i = 0; i < hc_stats_nkeys && used < len - 1; i++) {
+		n = snprintf(buf + used, len - used, " %s=%lu", hc_stats_keys[i],
+			     atomic_load_explicit(stats_counter(st, i), memory_order_relaxed));
+		if (n < 0)
+			return used;
+		used += (size_t)n < len - used ? (size_t)n : len - used - 1;
+	}
+	if (used < len - 1)
+		buf[used++] = '\n';
+	buf[used] = '\0';
+	return used;
 }
 
 size_t hc_stats_format(char *buf, size_t len, pid_t pid)
@@ -122,7 +141,7 @@ size_t hc_stats_format(char *buf, size_t len, pid_t pid)
 void hc_stats_write_of(const char *path, pid_t pid, const struct hc_stats *st)
 {
 	int saved = errno;
-	char line[512];
+	char line[1024];
 	size_t len = hc_stats_format_of(line, sizeof(line), pid, st);
 	append_line(path, line, len);
 	errno = saved;
@@ -135,9 +154,6 @@ void hc_stats_write(const char *path)
 
 void hc_stats_reset(void)
 {
-	atomic_ulong *all[] = { &hc_stats.managed, &hc_stats.probes, &hc_stats.stale, &hc_stats.reconnects,
-				&hc_stats.reconnect_failures, &hc_stats.unread_kept, &hc_stats.retired,
-				&hc_stats.tls_skipped, &hc_stats.passthrough, &hc_stats.replays };
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		atomic_store_explicit(all[i], 0, memory_order_relaxed);
+	for (size_t i = 0; i < hc_stats_nkeys; i++)
+		atomic_store_explicit((atomic_ulong *)stats_counter(&hc_stats, i), 0, memory_order_relaxed);
 }

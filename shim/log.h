@@ -20,12 +20,24 @@ void hc_log_stderr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "127.0.0.1:6379" or "[::1]:6379" into buf; returns buf. */
 const char *hc_addr_format(const struct sockaddr *sa, char *buf, size_t len);
 
-/* Process-wide counters; the keys of the stats line, in its order. */
+/* The counters of the stats line, in its order: X(key). Keys are only ever
+ * added at the end, never renamed or reordered (scripts parse the line). */
+#define HC_STATS_KEYS(X)                                                                              \
+	X(managed) X(probes) X(stale) X(reconnects) X(reconnect_failures) X(unread_kept) X(retired)    \
+	X(tls_skipped) X(passthrough) X(replays) X(session_rebuilds) X(session_failures)               \
+	X(stateful_skipped) X(unknown_skipped)
+
+/* Process-wide counters, one per key. */
 struct hc_stats {
-	atomic_ulong managed, probes, stale, reconnects, reconnect_failures, unread_kept, retired,
-		tls_skipped, passthrough, replays;
+#define HC_STATS_FIELD(k) atomic_ulong k;
+	HC_STATS_KEYS(HC_STATS_FIELD)
+#undef HC_STATS_FIELD
 };
 extern struct hc_stats hc_stats;
+
+/* The keys, in order, and their number. */
+extern const char *const hc_stats_keys[];
+extern const size_t hc_stats_nkeys;
 
 #define HC_COUNT(field) atomic_fetch_add_explicit(&hc_stats.field, 1, memory_order_relaxed)
 

@@ -130,7 +130,8 @@ START_TEST(stats_line_has_every_key_in_order_all_zero)
 	size_t n = hc_stats_format(buf, sizeof buf, 1234);
 	snprintf(want, sizeof want,
 		 "halfclose pid=1234 managed=0 probes=0 stale=0 reconnects=0 reconnect_failures=0 unread_kept=0 "
-		 "retired=0 tls_skipped=0 passthrough=0 replays=0\n");
+		 "retired=0 tls_skipped=0 passthrough=0 replays=0 session_rebuilds=0 session_failures=0 "
+		 "stateful_skipped=0 unknown_skipped=0\n");
 	ck_assert_str_eq(buf, want);
 	ck_assert_uint_eq(n, strlen(want));
 }
@@ -155,10 +156,15 @@ START_TEST(each_counter_shows_under_its_own_key)
 	count(&hc_stats.passthrough, 9);
 	for (int k = 0; k < 10; k++)
 		HC_COUNT(replays);
+	count(&hc_stats.session_rebuilds, 11);
+	count(&hc_stats.session_failures, 12);
+	count(&hc_stats.stateful_skipped, 13);
+	count(&hc_stats.unknown_skipped, 14);
 	char buf[512];
 	hc_stats_format(buf, sizeof buf, 42);
 	ck_assert_str_eq(buf, "halfclose pid=42 managed=1 probes=2 stale=3 reconnects=4 reconnect_failures=5 "
-			      "unread_kept=6 retired=7 tls_skipped=8 passthrough=9 replays=10\n");
+			      "unread_kept=6 retired=7 tls_skipped=8 passthrough=9 replays=10 session_rebuilds=11 "
+			      "session_failures=12 stateful_skipped=13 unknown_skipped=14\n");
 }
 END_TEST
 
@@ -167,11 +173,13 @@ START_TEST(stats_reset_zeroes_every_counter)
 	HC_COUNT(managed);
 	HC_COUNT(replays);
 	HC_COUNT(reconnect_failures);
+	HC_COUNT(unknown_skipped);
 	hc_stats_reset();
 	char buf[512];
 	hc_stats_format(buf, sizeof buf, 7);
 	ck_assert_str_eq(buf, "halfclose pid=7 managed=0 probes=0 stale=0 reconnects=0 reconnect_failures=0 "
-			      "unread_kept=0 retired=0 tls_skipped=0 passthrough=0 replays=0\n");
+			      "unread_kept=0 retired=0 tls_skipped=0 passthrough=0 replays=0 session_rebuilds=0 "
+			      "session_failures=0 stateful_skipped=0 unknown_skipped=0\n");
 }
 END_TEST
 
