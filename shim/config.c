@@ -19,15 +19,17 @@ struct hc_config hc_cfg;
 void hc_config_defaults(struct hc_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->probe_after_ms = 0;
 	cfg->min_idle_ms = 250;
+	cfg->probe_after_ms = cfg->min_idle_ms; /* follows MIN_IDLE_MS unless set (hc_config_parse) */
 	cfg->write_gap_ms = 1000;
 	cfg->max_idle_ms = 0;
 	cfg->connect_timeout_ms = 2000;
 	cfg->retries = 2;
 	cfg->replay_max = 65536;
 	cfg->replay_wait_ms = 200;
+	cfg->session_max = 4096;
 	cfg->unread = HC_UNREAD_KEEP;
+	cfg->heal = HC_HEAL_ALL;
 	cfg->log_level = HC_LOG_WARN;
 }
 
@@ -262,6 +264,18 @@ static int parse_unread(struct hc_config *cfg, const struct var *v, const char *
 	return 0;
 }
 
+static int parse_heal(struct hc_config *cfg, const struct var *v, const char *value, char *why, size_t whylen)
+{
+	(void)v, (void)why, (void)whylen;
+	if (strcmp(value, "all") == 0)
+		cfg->heal = HC_HEAL_ALL;
+	else if (strcmp(value, "known") == 0)
+		cfg->heal = HC_HEAL_KNOWN;
+	else
+		return -1;
+	return 0;
+}
+
 static int parse_log(struct hc_config *cfg, const struct var *v, const char *value, char *why, size_t whylen)
 {
 	static const char *const names[] = { "off", "error", "warn", "info", "debug" };
@@ -299,6 +313,8 @@ static const struct var vars[] = {
 	{ "HALFCLOSE_REPLAY_MAX", "bytes, 0 (off) to 16777216", parse_number, MS(replay_max), 0, 16777216 },
 	{ "HALFCLOSE_REPLAY_WAIT_MS", "milliseconds, 1 to 60000", parse_number, MS(replay_wait_ms), 1, 60000 },
 	{ "HALFCLOSE_UNREAD", "keep or discard", parse_unread, 0, 0, 0 },
+	{ "HALFCLOSE_HEAL", "all or known", parse_heal, 0, 0, 0 },
+	{ "HALFCLOSE_SESSION_MAX", "bytes, 0 to 1048576", parse_number, MS(session_max), 0, 1048576 },
 	{ "HALFCLOSE_LOG", "off, error, warn, info or debug", parse_log, 0, 0, 0 },
 	{ "HALFCLOSE_LOG_FILE", "a file path shorter than PATH_MAX", parse_path, 0, 0, 0 },
 	{ "HALFCLOSE_STATS", "a file path shorter than PATH_MAX, or - for stderr", parse_path, 0, 0, 0 },
@@ -307,6 +323,7 @@ static const struct var vars[] = {
 int hc_config_parse(struct hc_config *cfg, char *const *envp, char *err, size_t errlen)
 {
 	static const char prefix[] = "HALFCLOSE_";
+	bool probe_after_set = false;
 
 	hc_config_defaults(cfg);
 	for (; envp != NULL && *envp != NULL; envp++) {
@@ -325,8 +342,8 @@ int hc_config_parse(struct hc_config *cfg, char *const *envp, char *err, size_t 
 			snprintf(err, errlen,
 				 "unknown variable %s=\"%s\": expected one of HALFCLOSE_DISABLE, TARGETS, "
 				 "EXCLUDE, PROBE_AFTER_MS, MIN_IDLE_MS, WRITE_GAP_MS, MAX_IDLE_MS, "
-				 "CONNECT_TIMEOUT_MS, RETRIES, REPLAY_MAX, REPLAY_WAIT_MS, UNREAD, LOG, LOG_FILE, "
-				 "STATS",
+				 "CONNECT_TIMEOUT_MS, RETRIES, REPLAY_MAX, REPLAY_WAIT_MS, UNREAD, HEAL, "
+				 "SESSION_MAX, LOG, LOG_FILE, STATS",
 				 printable(name, entry, (size_t)(eq - entry > 64 ? 64 : eq - entry)),
 				 printable(value, eq + 1, 64));
 			return -1;
@@ -336,6 +353,12 @@ int hc_config_parse(struct hc_config *cfg, char *const *envp, char *err, size_t 
 				 v->expects, why[0] ? "; " : "", why);
 			return -1;
 		}
+		if (v->parse == parse_number && v->offset == MS(probe_after_ms))
+			probe_after_set = true;
 	}
+	/* A connection too recently active to be swapped is not probed either:
+	 * a busy connection costs no system call (DESIGN.md, "Probe"). */
+	if (!probe_after_set)
+		cfg->probe_after_ms = cfg->min_idle_ms;
 	return 0;
 }

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "proto.h"
+
 #define HC_MAX_TARGETS 32
 
 enum hc_log_level { HC_LOG_OFF, HC_LOG_ERROR, HC_LOG_WARN, HC_LOG_INFO, HC_LOG_DEBUG };
@@ -38,7 +40,9 @@ struct hc_config {
 	uint32_t retries;
 	uint32_t replay_max;     /* bytes of a request kept for a replay; 0 = no replay */
 	uint32_t replay_wait_ms; /* bound on the wait for proof that a request was never delivered */
+	uint32_t session_max;    /* bytes of session commands kept per connection */
 	enum hc_unread_policy unread;
+	enum hc_heal_policy heal;
 	enum hc_log_level log_level;
 	char log_file[PATH_MAX]; /* empty = stderr */
 	char stats_file[PATH_MAX]; /* empty = no stats; "-" = stderr */

@@ -6,10 +6,14 @@
 # "b", read.
 #   plain:  the write of "b" succeeds locally, the read gets EOF or
 #           ECONNRESET; "b" never reaches the server.
-#   shim:   100 ms < HALFCLOSE_MIN_IDLE_MS (250 by default): the write of "b"
-#           returns -1 EPIPE, nothing is sent, no SIGPIPE (a normal exit);
-#           the server never receives "b" on any connection; stale=1,
-#           reconnects=0.
+#   shim, defaults: 100 ms < HALFCLOSE_PROBE_AFTER_MS (= MIN_IDLE_MS, 250):
+#           a connection too recently active to be swapped is not probed
+#           either, so the program sees exactly what it sees without the
+#           library (no poll on a busy connection); probes=0.
+#   shim, HALFCLOSE_PROBE_AFTER_MS=0: probed, but 100 ms < MIN_IDLE_MS: the
+#           write of "b" returns -1 EPIPE, nothing is sent, no SIGPIPE (a
+#           normal exit); the server never receives "b" on any connection;
+#           stale=1, reconnects=0.
 #   shim, HALFCLOSE_MIN_IDLE_MS=0: the connection qualifies, so it heals:
 #           "b" reaches the server on connection 2 and is answered;
 #           reconnects=1.
@@ -56,9 +60,22 @@ hc_assert_count "$LOG" "accepted" 1 "server log"
 
 hc_require_shim
 
-hc_section "shim (HALFCLOSE_MIN_IDLE_MS=250 by default): the failure path"
+hc_section "shim, defaults: not probed (too recently active), so exactly as without the library"
+start_server default
+hc_run_shim quick_default "$HC_CLIENTS/quick_reuse" "$HOST" "$PORT" 100
+show_server_log
+assert_normal_exit
+hc_assert_contains "$OUT" "write b: 2" "quick_reuse stdout (the write succeeded locally, as without it)"
+hc_check "the read after it got EOF or ECONNRESET, as without it: '$(grep '^read b' "$OUT")'" \
+    grep -qE '^read b: (EOF|-1 ECONNRESET)$' "$OUT"
+hc_assert_lacks "$LOG" "recv b" "server log (\"b\" was lost, as without it)"
+hc_assert_count "$LOG" "accepted" 1 "server log"
+hc_assert_stat "$STATS" probes -eq 0
+hc_assert_stat "$STATS" reconnects -eq 0
+
+hc_section "shim, HALFCLOSE_PROBE_AFTER_MS=0 (MIN_IDLE_MS 250): the failure path"
 start_server shim
-hc_run_shim quick_shim "$HC_CLIENTS/quick_reuse" "$HOST" "$PORT" 100
+hc_run_shim quick_shim HALFCLOSE_PROBE_AFTER_MS=0 "$HC_CLIENTS/quick_reuse" "$HOST" "$PORT" 100
 show_server_log
 assert_normal_exit
 hc_assert_contains "$OUT" 'read a: 5 "ok:a"' "quick_reuse stdout"

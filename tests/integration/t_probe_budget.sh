@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# The probe budget, counted with strace (a count, not a timing): a managed
-# socket gets exactly one probe, poll(POLLIN|POLLRDHUP, 0), per request, at
-# the request's first write, and none at the writes inside a request.
+# The probe budget, counted with strace (a count, not a timing).
 # split_request.c sends 10 requests of 3 back-to-back writes each to a live
 # socat echo server (no idle close, so nothing is healed).
+#   defaults: the connection is busy (never quiet for HALFCLOSE_PROBE_AFTER_MS,
+#             which follows HALFCLOSE_MIN_IDLE_MS): no probe at all, no
+#             system call added.
+#   HALFCLOSE_PROBE_AFTER_MS=0: exactly one probe, poll(POLLIN|POLLRDHUP, 0),
+#             per request, at the request's first write, and none at the
+#             writes inside a request.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -26,9 +30,20 @@ hc_check "plain: $((ROUNDS * 3)) writes on the socket (got $(writes "$T/plain.tr
 hc_check "plain: no probe polls (got $(probes "$T/plain.trace"))" [ "$(probes "$T/plain.trace")" -eq 0 ]
 
 hc_require_shim
-hc_section "shim: the same, strace -E LD_PRELOAD (the shim is in the client, not in strace)"
+hc_section "shim, defaults: a busy connection is never probed"
+hc_run_plain split_busy strace -f -o "$T/busy.trace" -e trace=poll,write \
+    -E "LD_PRELOAD=$HC_LIB" -E "HALFCLOSE_STATS=$T/busy.stats" \
+    "$HC_CLIENTS/split_request" "$HOST" "$P" "$ROUNDS"
+hc_assert_rc 0 split_request
+hc_check "busy: still $((ROUNDS * 3)) writes (got $(writes "$T/busy.trace"))" \
+    [ "$(writes "$T/busy.trace")" -eq $((ROUNDS * 3)) ]
+hc_check "busy: no probe polls (got $(probes "$T/busy.trace"))" [ "$(probes "$T/busy.trace")" -eq 0 ]
+hc_assert_stat "$T/busy.stats" probes -eq 0
+hc_assert_stat "$T/busy.stats" managed -eq 1
+
+hc_section "shim, HALFCLOSE_PROBE_AFTER_MS=0, strace -E LD_PRELOAD (the shim is in the client, not in strace)"
 hc_run_plain split_shim strace -f -o "$T/shim.trace" -e trace=poll,write \
-    -E "LD_PRELOAD=$HC_LIB" -E "HALFCLOSE_STATS=$T/shim.stats" \
+    -E "LD_PRELOAD=$HC_LIB" -E "HALFCLOSE_STATS=$T/shim.stats" -E HALFCLOSE_PROBE_AFTER_MS=0 \
     "$HC_CLIENTS/split_request" "$HOST" "$P" "$ROUNDS"
 hc_assert_rc 0 split_request
 hc_check "shim: still $((ROUNDS * 3)) writes (got $(writes "$T/shim.trace"))" \

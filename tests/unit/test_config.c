@@ -53,7 +53,7 @@ static void assert_defaults(const struct hc_config *c)
 	ck_assert(!c->disabled);
 	ck_assert_uint_eq(c->targets.n, 0);
 	ck_assert_uint_eq(c->exclude.n, 0);
-	ck_assert_uint_eq(c->probe_after_ms, 0);
+	ck_assert_uint_eq(c->probe_after_ms, 250);
 	ck_assert_uint_eq(c->min_idle_ms, 250);
 	ck_assert_uint_eq(c->write_gap_ms, 1000);
 	ck_assert_uint_eq(c->max_idle_ms, 0);
@@ -61,7 +61,9 @@ static void assert_defaults(const struct hc_config *c)
 	ck_assert_uint_eq(c->retries, 2);
 	ck_assert_uint_eq(c->replay_max, 65536);
 	ck_assert_uint_eq(c->replay_wait_ms, 200);
+	ck_assert_uint_eq(c->session_max, 4096);
 	ck_assert_int_eq(c->unread, HC_UNREAD_KEEP);
+	ck_assert_int_eq(c->heal, HC_HEAL_ALL);
 	ck_assert_int_eq(c->log_level, HC_LOG_WARN);
 	ck_assert_str_eq(c->log_file, "");
 	ck_assert_str_eq(c->stats_file, "");
@@ -132,6 +134,7 @@ static const struct {
 	{ "HALFCLOSE_RETRIES", offsetof(struct hc_config, retries), "0", NULL, "10", "11" },
 	{ "HALFCLOSE_REPLAY_MAX", offsetof(struct hc_config, replay_max), "0", NULL, "16777216", "16777217" },
 	{ "HALFCLOSE_REPLAY_WAIT_MS", offsetof(struct hc_config, replay_wait_ms), "1", "0", "60000", "60001" },
+	{ "HALFCLOSE_SESSION_MAX", offsetof(struct hc_config, session_max), "0", NULL, "1048576", "1048577" },
 };
 #define N_NUMERIC ((int)(sizeof numeric / sizeof numeric[0]))
 
@@ -274,6 +277,52 @@ START_TEST(unread_rejects_other_words_and_lists_the_choices)
 		assert_error_names(err, "HALFCLOSE_UNREAD", bad[k]);
 		ck_assert_msg(strstr(err, "keep") && strstr(err, "discard"), "error \"%s\" lacks the choices", err);
 	}
+}
+END_TEST
+
+START_TEST(heal_takes_all_or_known)
+{
+	struct hc_config c;
+	char err[256];
+	ck_assert_int_eq(parse_one(&c, "HALFCLOSE_HEAL", "known", err, sizeof err), 0);
+	ck_assert_int_eq(c.heal, HC_HEAL_KNOWN);
+	ck_assert_int_eq(parse_one(&c, "HALFCLOSE_HEAL", "all", err, sizeof err), 0);
+	ck_assert_int_eq(c.heal, HC_HEAL_ALL);
+}
+END_TEST
+
+START_TEST(heal_rejects_other_words_and_lists_the_choices)
+{
+	static const char *bad[] = { "none", "", "ALL", "known,all" };
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+		struct hc_config c;
+		char err[256];
+		ck_assert_msg(parse_one(&c, "HALFCLOSE_HEAL", bad[k], err, sizeof err) == -1,
+			      "HALFCLOSE_HEAL=\"%s\" accepted", bad[k]);
+		assert_error_names(err, "HALFCLOSE_HEAL", bad[k]);
+		ck_assert_msg(strstr(err, "all") && strstr(err, "known"), "error \"%s\" lacks the choices", err);
+	}
+}
+END_TEST
+
+/* DESIGN.md, "Probe": PROBE_AFTER_MS follows MIN_IDLE_MS unless it is set,
+ * in either order, and an explicit 0 stays 0. */
+START_TEST(probe_after_follows_min_idle_unless_set)
+{
+	struct hc_config c;
+	char err[256];
+
+	ck_assert_int_eq(PARSE(&c, err, "HALFCLOSE_MIN_IDLE_MS=900"), 0);
+	ck_assert_uint_eq(c.probe_after_ms, 900);
+	ck_assert_int_eq(PARSE(&c, err, "HALFCLOSE_MIN_IDLE_MS=0"), 0);
+	ck_assert_uint_eq(c.probe_after_ms, 0);
+	ck_assert_int_eq(PARSE(&c, err, "HALFCLOSE_PROBE_AFTER_MS=0", "HALFCLOSE_MIN_IDLE_MS=900"), 0);
+	ck_assert_uint_eq(c.probe_after_ms, 0);
+	ck_assert_uint_eq(c.min_idle_ms, 900);
+	ck_assert_int_eq(PARSE(&c, err, "HALFCLOSE_MIN_IDLE_MS=900", "HALFCLOSE_PROBE_AFTER_MS=30"), 0);
+	ck_assert_uint_eq(c.probe_after_ms, 30);
+	ck_assert_int_eq(PARSE(&c, err, "HALFCLOSE_RETRIES=3"), 0);
+	ck_assert_uint_eq(c.probe_after_ms, 250);
 }
 END_TEST
 
@@ -869,6 +918,9 @@ Suite *config_suite(void)
 	tcase_add_test(tc, disable_rejects_anything_but_0_or_1);
 	tcase_add_test(tc, unread_takes_keep_or_discard);
 	tcase_add_test(tc, unread_rejects_other_words_and_lists_the_choices);
+	tcase_add_test(tc, heal_takes_all_or_known);
+	tcase_add_test(tc, heal_rejects_other_words_and_lists_the_choices);
+	tcase_add_test(tc, probe_after_follows_min_idle_unless_set);
 	tcase_add_test(tc, log_takes_each_level_word);
 	tcase_add_test(tc, log_rejects_other_words_and_lists_the_levels);
 	tcase_add_test(tc, log_file_and_stats_take_a_path);
