@@ -12,5 +12,8 @@ Suite *log_suite(void);
 Suite *real_suite(void);
 Suite *conn_suite(void);
 Suite *replay_suite(void);
+Suite *proto_suite(void);
+Suite *resp_suite(void);
+Suite *session_suite(void);
 
 #endif
