@@ -387,17 +387,6 @@ static bool connect_done(int fd)
 	return getpeername(fd, &peer.sa, &len) == 0;
 }
 
-/* "127.0.0.1:6379 redis (db 2, auth):" or, unrecognised, "127.0.0.1:6379":
- * how a log line names c. Returns buf. */
-static const char *conn_name(const struct hc_conn *c, char *buf, size_t len)
-{
-	char addr[64], label[128];
-
-	hc_session_label(c, label, sizeof(label));
-	snprintf(buf, len, "%s%s%s", hc_addr_format(&c->peer.sa, addr, sizeof(addr)), label, label[0] ? ":" : "");
-	return buf;
-}
-
 /* Leaves c alone for good because of what it carries (l, why: for the
  * counters and the log): from now on it is the program's, exactly as
  * without the library. Caller holds the lock. */
@@ -461,12 +450,12 @@ static bool heal(struct hc_conn *c, const char *why, uint64_t quiet_ns, int *err
 	took = hc_now_ns() - t0;
 	if (session != NULL)
 		hc_log(HC_LOG_INFO, "fd %d %s %s after %llu ms idle; session rebuilt (%u commands), reconnected in "
-		       "%llu.%02llu ms", c->fd, conn_name(c, name, sizeof(name)), why,
+		       "%llu.%02llu ms", c->fd, hc_session_name(c, name, sizeof(name)), why,
 		       (unsigned long long)(quiet_ns / 1000000), hc_resp_record_count(session),
 		       (unsigned long long)(took / 1000000), (unsigned long long)(took % 1000000 / 10000));
 	else
 		hc_log(HC_LOG_INFO, "fd %d %s %s after %llu ms idle; reconnected in %llu.%02llu ms", c->fd,
-		       conn_name(c, name, sizeof(name)), why, (unsigned long long)(quiet_ns / 1000000),
+		       hc_session_name(c, name, sizeof(name)), why, (unsigned long long)(quiet_ns / 1000000),
 		       (unsigned long long)(took / 1000000), (unsigned long long)(took % 1000000 / 10000));
 	return true;
 }
@@ -479,19 +468,9 @@ static enum hc_write_action fail_stale(struct hc_conn *c, const char *why, uint6
 
 	HC_COUNT(reconnect_failures);
 	hc_log(HC_LOG_WARN, "fd %d %s %s after %llu ms idle; %s; write fails with EPIPE", c->fd,
-	       conn_name(c, name, sizeof(name)), why, (unsigned long long)(quiet_ns / 1000000), because);
+	       hc_session_name(c, name, sizeof(name)), why, (unsigned long long)(quiet_ns / 1000000), because);
 	hc_conn_set_state(c, HC_CONN_DEAD);
 	return HC_WRITE_FAIL;
-}
-
-/* Why a heal failed, for the log: "reconnect failed (...)", or the session's. */
-static const char *heal_failure(int err, char *buf, size_t len)
-{
-	if (err == EPROTO)
-		snprintf(buf, len, "the session could not be rebuilt (a reply on the new connection was not a success)");
-	else
-		snprintf(buf, len, "reconnect failed (%s)", strerror(err));
-	return buf;
 }
 
 /* The decision for a write at a boundary on a MANAGED connection. Caller holds the lock. */
@@ -527,7 +506,7 @@ static enum hc_write_action decide(struct hc_conn *c, uint64_t quiet_ns, bool re
 			HC_COUNT(retired);
 		else
 			hc_log(HC_LOG_INFO, "fd %d %s retirement failed: %s; keeping the old connection", c->fd,
-			       conn_name(c, name, sizeof(name)), heal_failure(err, because, sizeof(because)));
+			       hc_session_name(c, name, sizeof(name)), hc_heal_failure(err, because, sizeof(because)));
 		hc_swap_end(c->fd);
 		return HC_WRITE_PROCEED;
 	}
@@ -536,7 +515,7 @@ static enum hc_write_action decide(struct hc_conn *c, uint64_t quiet_ns, bool re
 	if (act == HC_ACT_LEAVE_UNREAD) {
 		HC_COUNT(unread_kept);
 		hc_log(HC_LOG_INFO, "fd %d %s %s with unread data; left to the program", c->fd,
-		       conn_name(c, name, sizeof(name)), why);
+		       hc_session_name(c, name, sizeof(name)), why);
 		hc_conn_set_state(c, HC_CONN_UNMANAGED);
 		return HC_WRITE_PROCEED;
 	}
@@ -551,7 +530,7 @@ static enum hc_write_action decide(struct hc_conn *c, uint64_t quiet_ns, bool re
 	healed = heal(c, why, quiet_ns, &err);
 	hc_swap_end(c->fd);
 	if (!healed)
-		return fail_stale(c, why, quiet_ns, heal_failure(err, because, sizeof(because)));
+		return fail_stale(c, why, quiet_ns, hc_heal_failure(err, because, sizeof(because)));
 	return HC_WRITE_PROCEED;
 }
 
@@ -661,9 +640,10 @@ void hc_after_write(int fd, const struct hc_write *w, const struct iovec *iov, s
 		const char *why;
 		if (w->act == HC_WRITE_RECORD)
 			hc_request_append(c, iov, iovcnt, (size_t)ret, hc_cfg.replay_max);
+		struct hc_written how = { .boundary = w->boundary, .reads_between = c->reads != w->reads,
+					  .sees_reads = true };
 		if (w->look && c->state == HC_CONN_MANAGED)
-			leave(c, hc_session_wrote(c, &hc_cfg, w->boundary, c->reads != w->reads, iov, iovcnt,
-						  (size_t)ret, &why), why);
+			leave(c, hc_session_wrote(c, &hc_cfg, &how, iov, iovcnt, (size_t)ret, &why), why);
 	} else if (c != NULL && c->state == HC_CONN_MANAGED) {
 		/* The program has now seen the connection fail: its move. */
 		hc_conn_set_state(c, HC_CONN_UNMANAGED);
@@ -712,7 +692,7 @@ static bool replay(struct hc_conn *c, int read_err)
 		r = hc_reconnect_install(c, s, &err);
 	hc_table_heal_end(c);
 	hc_swap_end(c->fd);
-	conn_name(c, name, sizeof(name));
+	hc_session_name(c, name, sizeof(name));
 	if (d != HC_NEVER_DELIVERED) {
 		hc_log(HC_LOG_INFO, "fd %d %s %s before any reply to a %u-byte request: %s, not replayed", c->fd, name,
 		       read_err ? strerror(read_err) : "EOF", c->req_len, hc_delivery_name(d));
@@ -721,7 +701,7 @@ static bool replay(struct hc_conn *c, int read_err)
 	if (r != 0) {
 		HC_COUNT(reconnect_failures);
 		hc_log(HC_LOG_WARN, "fd %d %s request never delivered; replay failed: %s; the read reports the close",
-		       c->fd, name, heal_failure(err, because, sizeof(because)));
+		       c->fd, name, hc_heal_failure(err, because, sizeof(because)));
 		return false;
 	}
 	HC_COUNT(reconnects);

@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "clock.h"
@@ -47,4 +49,13 @@ int hc_rebuild_session(int s, const struct hc_resp *r, unsigned timeout_ms, int 
 	*err = e;
 	errno = saved;
 	return e == 0 ? 0 : -1;
+}
+
+const char *hc_heal_failure(int err, char *buf, size_t len)
+{
+	if (err == EPROTO)
+		snprintf(buf, len, "the session could not be rebuilt (a reply on the new connection was not a success)");
+	else
+		snprintf(buf, len, "reconnect failed (%s)", strerror(err));
+	return buf;
 }

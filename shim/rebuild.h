@@ -16,4 +16,8 @@
  * caller resets it (hc_close_reset), never installs it. Preserves errno. */
 int hc_rebuild_session(int s, const struct hc_resp *r, unsigned timeout_ms, int *err);
 
+/* Why a heal failed, for a log line: "reconnect failed (Connection
+ * refused)", or what a refused rebuild (EPROTO) means. Returns buf. */
+const char *hc_heal_failure(int err, char *buf, size_t len);
+
 #endif

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 
+#include "log.h"
+
 size_t hc_iov_head(const struct iovec *iov, size_t iovcnt, size_t len, unsigned char *out, size_t cap)
 {
 	size_t n = 0;
@@ -46,8 +48,8 @@ static enum hc_leave leave_for(enum hc_proto proto, const struct hc_config *cfg)
 }
 
 /* The class of c's first write (head: its first bytes); the state it needs. */
-static enum hc_leave classify(struct hc_conn *c, const struct hc_config *cfg, const unsigned char *head, size_t n,
-			      const char **why)
+static enum hc_leave classify(struct hc_conn *c, const struct hc_config *cfg, bool sees_reads,
+			      const unsigned char *head, size_t n, const char **why)
 {
 	enum hc_leave l;
 
@@ -60,7 +62,7 @@ static enum hc_leave classify(struct hc_conn *c, const struct hc_config *cfg, co
 	if (c->proto == HC_PROTO_RESP) {
 		c->ps.resp = malloc(sizeof(*c->ps.resp));
 		if (c->ps.resp != NULL)
-			hc_resp_init(c->ps.resp, true, cfg->session_max);
+			hc_resp_init(c->ps.resp, sees_reads, cfg->session_max);
 	} else if (c->proto == HC_PROTO_HTTP1) {
 		c->ps.http = calloc(1, sizeof(*c->ps.http));
 	} else {
@@ -73,9 +75,10 @@ static enum hc_leave classify(struct hc_conn *c, const struct hc_config *cfg, co
 	return HC_LEAVE_NONE;
 }
 
-enum hc_leave hc_session_wrote(struct hc_conn *c, const struct hc_config *cfg, bool boundary, bool reads_between,
+enum hc_leave hc_session_wrote(struct hc_conn *c, const struct hc_config *cfg, const struct hc_written *w,
 			       const struct iovec *iov, size_t iovcnt, size_t len, const char **why)
 {
+	bool boundary = w->boundary;
 	unsigned char head[32];
 	size_t n = hc_iov_head(iov, iovcnt, len, head, sizeof(head));
 	enum hc_leave l;
@@ -93,7 +96,7 @@ enum hc_leave hc_session_wrote(struct hc_conn *c, const struct hc_config *cfg, b
 		return c->proto == HC_PROTO_NONE || c->proto == HC_PROTO_RESP ? HC_LEAVE_STATEFUL : HC_LEAVE_NONE;
 	}
 	if (c->proto == HC_PROTO_NONE) {
-		l = classify(c, cfg, head, n, why);
+		l = classify(c, cfg, w->sees_reads, head, n, why);
 		if (l != HC_LEAVE_NONE)
 			return l;
 	} else if (c->proto == HC_PROTO_OTHER && boundary) {
@@ -102,7 +105,7 @@ enum hc_leave hc_session_wrote(struct hc_conn *c, const struct hc_config *cfg, b
 		*why = hc_proto_name(c->proto);
 		return l;
 	}
-	if (c->proto == HC_PROTO_RESP && reads_between && !hc_resp_lost_sight(c->ps.resp)) {
+	if (c->proto == HC_PROTO_RESP && w->reads_between && !hc_resp_lost_sight(c->ps.resp)) {
 		*why = hc_resp_end_name(c->ps.resp->end);
 		return HC_LEAVE_STATEFUL;
 	}
@@ -172,6 +175,15 @@ const char *hc_session_label(const struct hc_conn *c, char *buf, size_t len)
 		snprintf(buf, len, " %s", name);
 	else
 		snprintf(buf, len, " %s (%s)", name, what);
+	return buf;
+}
+
+const char *hc_session_name(const struct hc_conn *c, char *buf, size_t len)
+{
+	char addr[64], label[128];
+
+	hc_session_label(c, label, sizeof(label));
+	snprintf(buf, len, "%s%s%s", hc_addr_format(&c->peer.sa, addr, sizeof(addr)), label, label[0] ? ":" : "");
 	return buf;
 }
 

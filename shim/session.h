@@ -27,12 +27,19 @@ enum hc_leave {
  * its request head. Nothing else looks at written bytes. */
 bool hc_session_needs_bytes(const struct hc_conn *c, bool boundary);
 
-/* The first len bytes of iov went out on c (the kernel took them). boundary:
- * the write started a request; reads_between: the program read from c while
- * the write was under way (another thread), so which reply answers what is
- * no longer known. Returns why c is now to be left alone, or HC_LEAVE_NONE;
- * *why gets a short reason for the log. */
-enum hc_leave hc_session_wrote(struct hc_conn *c, const struct hc_config *cfg, bool boundary, bool reads_between,
+/* How a write reached the core: what hc_session_wrote needs to know besides its bytes. */
+struct hc_written {
+	bool boundary;      /* the write started a request (for a later part of one write: false) */
+	bool reads_between; /* the program read from c while the write was under way (another
+	                     * thread): which reply answers what is no longer known */
+	bool sees_reads;    /* the front end shows the session what the program reads (the
+	                     * library); the supervisor does not */
+};
+
+/* The first len bytes of iov went out on c (the kernel took them), as w
+ * says. Returns why c is now to be left alone, or HC_LEAVE_NONE; *why gets a
+ * short reason for the log. */
+enum hc_leave hc_session_wrote(struct hc_conn *c, const struct hc_config *cfg, const struct hc_written *w,
 			       const struct iovec *iov, size_t iovcnt, size_t len, const char **why);
 
 /* The program read len bytes from c into iov (flags: the recv flags: a
@@ -48,6 +55,10 @@ bool hc_session_swappable(const struct hc_conn *c, const char **why);
 /* The class and session of c for a log line: " redis (db 2, auth)", " http",
  * or "" for an unrecognised class. Never a secret. Returns buf. */
 const char *hc_session_label(const struct hc_conn *c, char *buf, size_t len);
+
+/* "127.0.0.1:6379 redis (db 2, auth):" or, unrecognised, "127.0.0.1:6379":
+ * how a log line names c. Returns buf. */
+const char *hc_session_name(const struct hc_conn *c, char *buf, size_t len);
 
 /* The RESP session to rebuild on a new connection for c, or NULL if there is
  * nothing to rebuild. */

@@ -37,8 +37,7 @@ struct hc_conn *hc_table_find(int fd)
 	return c;
 }
 
-/* Frees what c's class kept (a RESP session is wiped: it may hold a password). */
-static void forget_proto_state(struct hc_conn *c)
+void hc_conn_forget_proto(struct hc_conn *c)
 {
 	if (c->proto == HC_PROTO_RESP && c->ps.resp != NULL) {
 		hc_resp_free(c->ps.resp);
@@ -51,7 +50,7 @@ static void forget_proto_state(struct hc_conn *c)
 
 static void conn_free(struct hc_conn *c)
 {
-	forget_proto_state(c);
+	hc_conn_forget_proto(c);
 	HASH_DEL(table, c);
 	bit_set(hc_managed_bits, c->fd, false);
 	bit_set(hc_known_bits, c->fd, false);
@@ -144,7 +143,7 @@ void hc_conn_set_state(struct hc_conn *c, enum hc_conn_state state)
 	c->state = state;
 	if (state != HC_CONN_MANAGED) {
 		hc_request_forget(c);
-		forget_proto_state(c);
+		hc_conn_forget_proto(c);
 	}
 	bit_set(hc_managed_bits, c->fd,
 		state == HC_CONN_CONNECTING || state == HC_CONN_MANAGED || state == HC_CONN_DEAD);

@@ -211,6 +211,11 @@ void hc_table_remove_range(unsigned first, unsigned last);
  * the lock. */
 void hc_conn_set_state(struct hc_conn *c, enum hc_conn_state state);
 
+/* Frees what c's class kept (its RESP session, wiped: it may hold a
+ * password; its HTTP head scan). No lock needed for an entry only the
+ * caller sees (the supervisor's). */
+void hc_conn_forget_proto(struct hc_conn *c);
+
 /* Records a successful setsockopt for replay; an option whose value is too big
  * marks the connection unreplayable. Returns 0, -1 if out of memory. Caller
  * holds the lock. */

@@ -50,6 +50,9 @@ static void usage(FILE *out)
 		"  --replay-max BYTES      longest request kept for a replay; 0 = off  HALFCLOSE_REPLAY_MAX\n"
 		"  --replay-wait MS        bound on the wait for a replay's proof      HALFCLOSE_REPLAY_WAIT_MS\n"
 		"  --unread keep|discard   stale sockets with unread bytes             HALFCLOSE_UNREAD\n"
+		"  --heal all|known        heal every kind of connection that can be   HALFCLOSE_HEAL\n"
+		"                          (all), or only HTTP/1.x, redis, memcached\n"
+		"  --session-max BYTES     longest redis session kept for a heal       HALFCLOSE_SESSION_MAX\n"
 		"  --disable               load the library but pass everything through HALFCLOSE_DISABLE\n"
 		"  --test-no-epoll-rearm   for tests only: supervise, but leave a healed\n"
 		"                          socket out of the program's epoll sets\n"
@@ -173,6 +176,8 @@ int main(int argc, char **argv)
 		{ "unread", required_argument, NULL, 'u' },
 		{ "replay-max", required_argument, NULL, 'R' },
 		{ "replay-wait", required_argument, NULL, 'W' },
+		{ "heal", required_argument, NULL, 'H' },
+		{ "session-max", required_argument, NULL, 'X' },
 		{ "disable", no_argument, NULL, 'd' },
 		{ "supervise", no_argument, NULL, 'S' },
 		{ "preload", no_argument, NULL, 'P' },
@@ -186,7 +191,8 @@ int main(int argc, char **argv)
 		{ 't', "HALFCLOSE_TARGETS" }, { 'x', "HALFCLOSE_EXCLUDE" }, { 'p', "HALFCLOSE_PROBE_AFTER_MS" },
 		{ 'm', "HALFCLOSE_MIN_IDLE_MS" }, { 'g', "HALFCLOSE_WRITE_GAP_MS" }, { 'M', "HALFCLOSE_MAX_IDLE_MS" },
 		{ 'c', "HALFCLOSE_CONNECT_TIMEOUT_MS" }, { 'r', "HALFCLOSE_RETRIES" }, { 'u', "HALFCLOSE_UNREAD" },
-		{ 'R', "HALFCLOSE_REPLAY_MAX" }, { 'W', "HALFCLOSE_REPLAY_WAIT_MS" },
+		{ 'R', "HALFCLOSE_REPLAY_MAX" }, { 'W', "HALFCLOSE_REPLAY_WAIT_MS" }, { 'H', "HALFCLOSE_HEAL" },
+		{ 'X', "HALFCLOSE_SESSION_MAX" },
 	};
 	char path[PATH_MAX];
 	const char *lib;

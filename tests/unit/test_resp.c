@@ -19,8 +19,11 @@ static size_t cmd(char *out, size_t cap, int argc, const char *const *argv)
 	return n;
 }
 
-#define CMD(buf, ...) cmd((buf), sizeof(buf), (int)(sizeof((const char *[]){ __VA_ARGS__ }) / sizeof(const char *)), \
-			  (const char *[]){ __VA_ARGS__ })
+/* CMD(array, ...): the command into a char array; CMD_AT(array, off, ...): at off in it. */
+#define CMD_AT(buf, off, ...)                                                                          \
+	cmd((buf) + (off), sizeof(buf) - (off), (int)(sizeof((const char *[]){ __VA_ARGS__ }) / sizeof(const char *)), \
+	    (const char *[]){ __VA_ARGS__ })
+#define CMD(buf, ...) CMD_AT(buf, 0, __VA_ARGS__)
 
 static bool wrote(struct hc_resp *r, const char *s, size_t n)
 {
@@ -186,20 +189,28 @@ END_TEST
 START_TEST(a_later_select_takes_the_place_of_the_earlier)
 {
 	struct hc_resp r;
-	char b[64];
-	size_t n;
+	char want[256];
+	size_t n = 0;
 	hc_resp_init(&r, false, MAX);
 	ck_assert(wrote_cmd2(&r, "AUTH", "pw1"));
 	ck_assert(wrote_cmd2(&r, "SELECT", "1"));
 	ck_assert(wrote_cmd2(&r, "CLIENT", "x")); /* not a session command */
+	/* A longer password in AUTH's place: the SELECT after it moves up. */
+	ck_assert(wrote_cmd2(&r, "AUTH", "a-much-longer-password"));
 	ck_assert(wrote_cmd2(&r, "SELECT", "12"));
-	ck_assert(wrote_cmd2(&r, "AUTH", "pw2"));
-	n = CMD(b, "AUTH", "pw2");
 	ck_assert_uint_eq(hc_resp_record_count(&r), 2);
 	/* AUTH stays first: the SELECT after it needed it. */
-	ck_assert(strncmp(record(&r), b, n) == 0);
-	ck_assert_str_eq(record(&r) + n, "*2\r\n$6\r\nSELECT\r\n$2\r\n12\r\n");
+	n += CMD_AT(want, n, "AUTH", "a-much-longer-password");
+	n += CMD_AT(want, n, "SELECT", "12");
+	ck_assert_str_eq(record(&r), want);
 	ck_assert_str_eq(describe(&r), "db 12, auth");
+	/* And back to a short one. */
+	ck_assert(wrote_cmd2(&r, "AUTH", "p"));
+	ck_assert(wrote_cmd2(&r, "SELECT", "3"));
+	n = CMD(want, "AUTH", "p");
+	n += CMD_AT(want, n, "SELECT", "3");
+	ck_assert_str_eq(record(&r), want);
+	ck_assert_str_eq(describe(&r), "db 3, auth");
 	hc_resp_free(&r);
 }
 END_TEST
