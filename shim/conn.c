@@ -653,8 +653,8 @@ void hc_after_write(int fd, const struct hc_write *w, const struct iovec *iov, s
 
 /* After a read on c returned EOF or a reset (read_err, 0 for EOF) before any
  * reply to the request kept in c: resends it on a new connection installed at
- * c->fd if the peer provably never received it, c's session rebuilt there
- * first. Returns true if it did. The caller holds the lock and is the thread
+ * c->fd if the peer provably never received it (an EOF, then a reset that
+ * left every byte of it unacknowledged), c's session rebuilt there first. Returns true if it did. The caller holds the lock and is the thread
  * reading c->fd; the lock is let go while the kernel is asked and the new
  * connection made, and c (healing) stays as it was meanwhile. */
 static bool replay(struct hc_conn *c, int read_err)
@@ -665,8 +665,13 @@ static bool replay(struct hc_conn *c, int read_err)
 	enum hc_delivery d;
 	int s = -1, r = -1, err = 0;
 
-	/* An EOF after ETIMEDOUT proves nothing: the ACKs may be what was lost. */
-	if (c->replayed || c->req_len == 0 || read_err == ETIMEDOUT || socket_inode(c->fd) != c->ino)
+	/* Only a reset from a socket the peer had already closed proves that the
+	 * request was never delivered: then its FIN came first, and the read
+	 * returned EOF. A reset while the connection was established (the read
+	 * fails with ECONNRESET) may come from a server that read the request,
+	 * acted on it and aborted before its delayed ACK went out; ETIMEDOUT:
+	 * the ACKs may be what was lost. Neither is ever replayed. */
+	if (c->replayed || c->req_len == 0 || read_err != 0 || socket_inode(c->fd) != c->ino)
 		return false;
 	/* Another thread reading it holds the old connection: leave the socket be. */
 	if (!hc_swap_begin_reader(c->fd))
