@@ -637,13 +637,16 @@ void hc_after_write(int fd, const struct hc_write *w, const struct iovec *iov, s
 		return;
 	c = conn_lock(fd, &saved);
 	if (c != NULL && ret > 0) {
-		const char *why;
-		if (w->act == HC_WRITE_RECORD)
-			hc_request_append(c, iov, iovcnt, (size_t)ret, hc_cfg.replay_max);
 		struct hc_written how = { .boundary = w->boundary, .reads_between = c->reads != w->reads,
 					  .sees_reads = true };
-		if (w->look && c->state == HC_CONN_MANAGED)
-			leave(c, hc_session_wrote(c, &hc_cfg, &how, iov, iovcnt, (size_t)ret, &why), why);
+		const char *why = "";
+		if (w->act == HC_WRITE_RECORD)
+			hc_request_append(c, iov, iovcnt, (size_t)ret, hc_cfg.replay_max);
+		if (w->look && c->state == HC_CONN_MANAGED) {
+			/* why is set by the call: read it only after. */
+			enum hc_leave l = hc_session_wrote(c, &hc_cfg, &how, iov, iovcnt, (size_t)ret, &why);
+			leave(c, l, why);
+		}
 	} else if (c != NULL && c->state == HC_CONN_MANAGED) {
 		/* The program has now seen the connection fail: its move. */
 		hc_conn_set_state(c, HC_CONN_UNMANAGED);
@@ -738,7 +741,7 @@ enum hc_read_action hc_after_read(int fd, const struct iovec *iov, size_t iovcnt
 	enum hc_read_action act = HC_READ_DONE;
 	int saved, read_err = ret < 0 ? errno : 0;
 	struct hc_conn *c;
-	const char *why;
+	const char *why = "";
 	/* 0 is EOF only if bytes were asked for; the iovecs are walked only
 	 * then, after the kernel took them. */
 	bool eof = (ret == 0 && iov_total(iov, iovcnt) > 0) ||
@@ -761,8 +764,10 @@ enum hc_read_action hc_after_read(int fd, const struct iovec *iov, size_t iovcnt
 		c->ever_read = true;
 		c->reads++;
 		c->last_io_ns = hc_now_ns();
-		if (c->state == HC_CONN_MANAGED)
-			leave(c, hc_session_read(c, iov, iovcnt, (size_t)ret, flags, &why), why);
+		if (c->state == HC_CONN_MANAGED) {
+			enum hc_leave l = hc_session_read(c, iov, iovcnt, (size_t)ret, flags, &why);
+			leave(c, l, why);
+		}
 	}
 	conn_unlock(saved);
 	return act;
