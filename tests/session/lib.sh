@@ -84,9 +84,10 @@ s_start_redis() {
         --requirepass "$S_PW" --user "$S_USER" on ">$S_USER_PW" '~*' '&*' '+@all'
     hc_wait_port "$port" 10
     hc_wait_for 5 s_redis "$port" PING >/dev/null || { hc_log "lib.sh: redis does not answer"; exit 1; }
-    s_redis "$port" SET k db0-value >/dev/null &&
-        s_redis "$port" -n 2 SET k db2-value >/dev/null ||
-        { hc_log "lib.sh: could not seed redis"; exit 1; }
+    if ! s_redis "$port" SET k db0-value >/dev/null || ! s_redis "$port" -n 2 SET k db2-value >/dev/null; then
+        hc_log "lib.sh: could not seed redis"
+        exit 1
+    fi
 }
 
 # --- the idle-closing relay ---------------------------------------------------

@@ -28,7 +28,7 @@ run() {
     [ "$mode" = shim ] && vars=(HALFCLOSE_LOG=info "HALFCLOSE_LOG_FILE=$T/$name.log")
     relay_before=$(s_relay_accepts srv_relay)
     err_from=$(($(wc -l <"$T/srv_nginx.error.log") + 1))
-    acc_from=$(($(cat "$T/srv_nginx.access.log" 2>/dev/null | wc -l) + 1))
+    acc_from=$(($(wc -l <"$T/srv_nginx.access.log" 2>/dev/null || echo 0) + 1))
     "hc_run_$mode" "$name" ${vars[@]+"${vars[@]}"} "$PY" "$S_CLIENTS/h2_client.py" "$HOST" "$R" /index.html 2 3500
     sleep 0.2
     ACCEPTS=$(($(s_relay_accepts srv_relay) - relay_before))

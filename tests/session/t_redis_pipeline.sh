@@ -30,6 +30,7 @@ hc_run_shim pipe_shim HALFCLOSE_LOG=info "HALFCLOSE_LOG_FILE=$T/pipe_shim.log" \
     "$PY" "$S_CLIENTS/resp_steps.py" "$HOST" "$P" "${steps[@]}"
 hc_show_file "$T/pipe_shim.log" log
 hc_assert_rc 0 resp_steps
+# shellcheck disable=SC2016 # a sed script: the reply after the last "> GET k"
 last=$(sed -n '/^> GET k$/h; /^> GET k$/!H; ${x;p}' "$OUT" | sed -n 2p)
 hc_check "the GET after the heal read db 2's value (got: ${last:-nothing})" [ "$last" = '< "db2-value"' ]
 hc_assert_count "$OUT" '< "db2-value"' 3 "resp_steps stdout"

@@ -23,6 +23,7 @@ steps_b=("send:AUTH $S_USER $S_WRONG_PW;GET k" "sleep:3500" "send:GET k")
 
 # after_gap_ok: every line of $OUT after the gap (from line $1 on) is a
 # NOAUTH reply, or there are none and the run failed with "connection lost".
+# shellcheck disable=SC2317 # called by hc_check
 after_gap_ok() {
     local from=$1 pattern=$2 n_lines n_noauth
     n_lines=$(tail -n +"$from" "$OUT" | grep -cv '^$')
