@@ -80,6 +80,7 @@ hc_check "the server counted as many connections as without the library ($py_con
     [ "$CONNS" -eq "$py_conns" ]
 hc_assert_stat "$STATS" stateful_skipped -ge 1
 hc_assert_stat "$STATS" reconnects -eq 0
+s_assert_no_secret "$T/cli_shim.log" "$T/py_shim.log"
 s_assert_no_null "$T/cli_shim.log" "$T/py_shim.log"
 
 hc_finish

@@ -11,6 +11,9 @@
 #          value (no NOAUTH, no db 0 value for -n 2); stats reconnects and
 #          session_rebuilds >= 1 (-r 2, db 0) and >= 2 (-r 3, db 2); the info
 #          log line names the class and what was rebuilt, never the password.
+#   shim, HALFCLOSE_SESSION_MAX=0 (a connection with any session is never
+#          swapped): exactly the plain run's stdout, stderr and exit status;
+#          reconnects=0, stateful_skipped >= 1.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -21,6 +24,7 @@ cli=(redis-cli -h "$HOST" -p "$P" -a "$S_PW" --no-auth-warning)
 hc_section "plain: redis-cli -a PW -n 2 -r 3 -i 3.5 GET k, redis --timeout 1"
 hc_run_plain cli_plain "${cli[@]}" -n 2 -r 3 -i 3.5 GET k
 hc_assert_rc 1 "redis-cli"
+plain_rc=$RC
 hc_check "the first GET read db 2's value" [ "$(head -n 1 "$OUT")" = db2-value ]
 hc_assert_count "$OUT" db2-value 1 "redis-cli stdout"
 hc_assert_contains "$ERR" "Error: Server closed the connection" "redis-cli stderr"
@@ -57,6 +61,17 @@ hc_check "the log has a heal line naming redis (db 2, auth) and a rebuild of 2 c
     grep -Eq "^halfclose\[[0-9]+\]: fd [0-9]+ $HOST:$P redis \(db 2, auth\): stale \(peer FIN\) after [0-9]+ ms idle; session rebuilt \(2 commands\), reconnected in [0-9.]+ ms" \
     "$T/cli_db2.log"
 s_assert_no_secret "$T/cli_db2.log" "$STATS" "$ERR"
-s_assert_no_null "$T/cli_db2.log"
+
+hc_section "shim, HALFCLOSE_SESSION_MAX=0: redis-cli -a PW -n 2 -r 3 -i 3.5 GET k"
+hc_run_shim cli_max0 HALFCLOSE_SESSION_MAX=0 HALFCLOSE_LOG=info "HALFCLOSE_LOG_FILE=$T/cli_max0.log" \
+    "${cli[@]}" -n 2 -r 3 -i 3.5 GET k
+hc_show_file "$T/cli_max0.log" log
+hc_assert_rc "$plain_rc" "redis-cli (as without the library)"
+s_assert_same "$T/cli_plain.out" "$T/cli_max0.out" "redis-cli stdout"
+s_assert_same "$T/cli_plain.err" "$T/cli_max0.err" "redis-cli stderr"
+hc_assert_stat "$STATS" reconnects -eq 0
+hc_assert_stat "$STATS" stateful_skipped -ge 1
+s_assert_no_secret "$T/cli_max0.log" "$STATS"
+s_assert_no_null "$T/cli_db0.log" "$T/cli_db2.log" "$T/cli_max0.log"
 
 hc_finish
