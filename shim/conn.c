@@ -371,14 +371,6 @@ void hc_on_dup(int oldfd, int newfd)
 	conn_unlock(saved);
 }
 
-/* True if the first bytes about to be written start a TLS record. */
-static bool starts_tls_record(const struct iovec *iov, size_t iovcnt)
-{
-	unsigned char p[3];
-	size_t n = hc_iov_head(iov, iovcnt, sizeof(p), p, sizeof(p));
-	return hc_tls_record_head(p, n);
-}
-
 /* The connect of a non-blocking socket has finished well. One syscall, once. */
 static bool connect_done(int fd)
 {
@@ -542,7 +534,7 @@ static bool unread_bytes(int fd)
 }
 
 /* The boundary decision and bookkeeping for a write on c; fills *w. Caller holds the lock. */
-static enum hc_write_action note_write(struct hc_conn *c, const struct iovec *iov, size_t iovcnt, struct hc_write *w)
+static enum hc_write_action note_write(struct hc_conn *c, struct hc_write *w)
 {
 	enum hc_write_action act = HC_WRITE_PROCEED;
 	const char *why = "";
@@ -580,12 +572,6 @@ static enum hc_write_action note_write(struct hc_conn *c, const struct iovec *io
 	quiet = now - c->last_io_ns;
 	after_read = !c->wrote || c->read_since_write;
 	boundary = after_read || (hc_cfg.write_gap_ms > 0 && quiet >= (uint64_t)hc_cfg.write_gap_ms * 1000000u);
-	if (boundary && starts_tls_record(iov, iovcnt)) {
-		/* TLS state lives in the program (from the first write, or after a
-		 * STARTTLS): a new TCP connection under it is garbage. */
-		leave(c, HC_LEAVE_TLS, "a TLS record");
-		return HC_WRITE_PROCEED;
-	}
 	/* A session that is half way through something (a MULTI, a reply to
 	 * SELECT still to come) cannot be moved: the write goes out untouched. */
 	swappable = hc_session_swappable(c, &why);
@@ -616,14 +602,14 @@ static enum hc_write_action note_write(struct hc_conn *c, const struct iovec *io
 	return act;
 }
 
-enum hc_write_action hc_before_write(int fd, const struct iovec *iov, size_t iovcnt, struct hc_write *w)
+enum hc_write_action hc_before_write(int fd, struct hc_write *w)
 {
 	int saved;
 	struct hc_conn *c = conn_lock(fd, &saved);
 
 	*w = (struct hc_write){ .act = HC_WRITE_PROCEED };
 	if (c != NULL)
-		w->act = note_write(c, iov, iovcnt, w);
+		w->act = note_write(c, w);
 	conn_unlock(saved);
 	return w->act;
 }

@@ -58,11 +58,12 @@ struct hc_write {
 	uint32_t reads; /* the connection's count of reads when the write was decided */
 };
 
-/* Called before a write-family call on a managed fd, with what is about to be
- * written (its first bytes read only at boundaries, for TLS detection; NULL
- * bases tolerated). Decides boundary, probes, heals (rebuilding a session),
- * starts keeping a replayable request. Fills *w; returns w->act. */
-enum hc_write_action hc_before_write(int fd, const struct iovec *iov, size_t iovcnt, struct hc_write *w);
+/* Called before a write-family call on a managed fd. Decides boundary,
+ * probes, heals (rebuilding a session), starts keeping a replayable request.
+ * Looks at none of the bytes about to be written: they are the kernel's to
+ * check first (EFAULT), and hc_after_write sees what it took. Fills *w;
+ * returns w->act. */
+enum hc_write_action hc_before_write(int fd, struct hc_write *w);
 
 /* After that write-family call returned ret (errno = its error), with what
  * hc_before_write decided and the bytes it was given (iov may be NULL where

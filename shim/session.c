@@ -29,7 +29,8 @@ bool hc_session_needs_bytes(const struct hc_conn *c, bool boundary)
 	case HC_PROTO_SERVER_FIRST: /* set at the first write, left alone after it */
 		return true;
 	case HC_PROTO_OTHER:
-		return boundary;
+	case HC_PROTO_MEMCACHED:
+		return boundary; /* a TLS record after a STARTTLS, an inline AUTH */
 	case HC_PROTO_HTTP1:
 		return boundary || (c->ps.http != NULL && c->ps.http->in_head);
 	default:
@@ -99,11 +100,17 @@ enum hc_leave hc_session_wrote(struct hc_conn *c, const struct hc_config *cfg, c
 		l = classify(c, cfg, w->sees_reads, head, n, why);
 		if (l != HC_LEAVE_NONE)
 			return l;
-	} else if (c->proto == HC_PROTO_OTHER && boundary) {
-		c->proto = (uint8_t)hc_proto_reclassify(HC_PROTO_OTHER, head, n);
-		l = leave_for(c->proto, cfg);
-		*why = hc_proto_name(c->proto);
-		return l;
+	} else if (boundary && c->proto != HC_PROTO_RESP) {
+		/* A stateless class can only become stricter (a TLS record after a
+		 * STARTTLS); a RESP connection's TLS bytes do not parse. */
+		enum hc_proto p = hc_proto_reclassify((enum hc_proto)c->proto, head, n);
+		if (p != c->proto) {
+			c->proto = (uint8_t)p;
+			*why = hc_proto_name(p);
+			return leave_for(p, cfg);
+		}
+		if (c->proto == HC_PROTO_OTHER || c->proto == HC_PROTO_MEMCACHED)
+			return HC_LEAVE_NONE;
 	}
 	if (c->proto == HC_PROTO_RESP && w->reads_between && !hc_resp_lost_sight(c->ps.resp)) {
 		*why = hc_resp_end_name(c->ps.resp->end);

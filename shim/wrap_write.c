@@ -41,17 +41,18 @@ static HC_COLD ssize_t managed_write(const struct write_call *w)
 	struct hc_write d;
 	ssize_t ret;
 
+	if (hc_before_write(w->fd, &d) == HC_WRITE_FAIL)
+		return hc_fail_epipe();
+	ret = real_write(w);
+	/* The buffers are looked into only once the kernel has taken bytes
+	 * from them: a bad pointer is its EFAULT to report. */
 	if (w->kind == W_WRITEV) {
 		iov = w->iov;
 		cnt = w->cnt > 0 ? (size_t)w->cnt : 0;
 	} else if (w->kind == W_SENDMSG) {
-		/* A NULL msg is the kernel's EFAULT to report. */
-		iov = w->msg != NULL ? w->msg->msg_iov : NULL;
-		cnt = w->msg != NULL ? w->msg->msg_iovlen : 0;
+		iov = ret >= 0 ? w->msg->msg_iov : NULL;
+		cnt = ret >= 0 ? w->msg->msg_iovlen : 0;
 	}
-	if (hc_before_write(w->fd, iov, cnt, &d) == HC_WRITE_FAIL)
-		return hc_fail_epipe();
-	ret = real_write(w);
 	hc_after_write(w->fd, &d, iov, cnt, ret);
 	return ret;
 }
@@ -98,11 +99,10 @@ HC_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
  * is left alone. */
 static HC_COLD int managed_sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n, int flags)
 {
-	const struct msghdr *first = msgs != NULL && n > 0 ? &msgs[0].msg_hdr : NULL;
 	struct hc_write d;
 	int ret;
 
-	if (hc_before_write(fd, first ? first->msg_iov : NULL, first ? first->msg_iovlen : 0, &d) == HC_WRITE_FAIL)
+	if (hc_before_write(fd, &d) == HC_WRITE_FAIL)
 		return (int)hc_fail_epipe();
 	ret = HC_REAL(sendmmsg)(fd, msgs, n, flags);
 	hc_after_write(fd, &d, NULL, 0, ret);

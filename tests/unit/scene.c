@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -91,38 +92,44 @@ int app_connect_nonblocking(int fd, const struct sockaddr_in *addr)
 	return r;
 }
 
-/* hc_before_write as writev/sendmsg hand it the program's iovec: errno kept. */
-enum hc_write_action before_write_to(int fd, const struct iovec *iov, size_t cnt, struct hc_write *w)
+/* hc_before_write as the wrappers call it: errno kept. */
+enum hc_write_action before_write_to(int fd, struct hc_write *w)
 {
 	errno = SENTINEL_ERRNO;
-	enum hc_write_action act = hc_before_write(fd, iov, cnt, w);
+	enum hc_write_action act = hc_before_write(fd, w);
 	ck_assert_msg(errno == SENTINEL_ERRNO, "hc_before_write changed errno to %d", errno);
 	ck_assert_int_eq(act, w->act);
 	return act;
 }
 
 /* The same, for a write that is never made. */
-enum hc_write_action before_write(int fd, const struct iovec *iov, size_t cnt)
+enum hc_write_action before_write(int fd)
 {
 	struct hc_write w;
-	return before_write_to(fd, iov, cnt, &w);
+	return before_write_to(fd, &w);
 }
 
-/* write() as the wrapper does it: -1 EPIPE without sending when told to fail. */
-ssize_t app_send(int fd, const void *s, size_t n)
+/* writev() as the wrapper does it: -1 EPIPE without sending when told to
+ * fail; the iovecs handed to the core only after the kernel took them. */
+ssize_t app_writev(int fd, const struct iovec *iov, int cnt)
 {
-	struct iovec v = { (void *)s, n };
 	struct hc_write w;
-	enum hc_write_action act = before_write_to(fd, &v, 1, &w);
-	if (act == HC_WRITE_FAIL) {
+	if (before_write_to(fd, &w) == HC_WRITE_FAIL) {
 		errno = EPIPE;
 		return -1;
 	}
-	ssize_t r = write(fd, s, n);
+	ssize_t r = writev(fd, iov, cnt);
 	int e = errno;
-	hc_after_write(fd, &w, &v, 1, r);
+	hc_after_write(fd, &w, iov, cnt > 0 ? (size_t)cnt : 0, r);
 	ck_assert_int_eq(errno, e);
 	return r;
+}
+
+/* write() as the wrapper does it. */
+ssize_t app_send(int fd, const void *s, size_t n)
+{
+	struct iovec v = { (void *)s, n };
+	return app_writev(fd, &v, 1);
 }
 
 ssize_t app_write(int fd, const char *s)

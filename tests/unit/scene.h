@@ -49,13 +49,17 @@ int app_connect(const struct sockaddr_in *addr);
 /* connect() of a non-blocking socket as the wrapper reports it; r is 0 or -1 EINPROGRESS. */
 int app_connect_nonblocking(int fd, const struct sockaddr_in *addr);
 
-/* hc_before_write as writev/sendmsg hand it the program's iovec: errno kept. */
-enum hc_write_action before_write_to(int fd, const struct iovec *iov, size_t cnt, struct hc_write *w);
+/* hc_before_write as the wrappers call it: errno kept. */
+enum hc_write_action before_write_to(int fd, struct hc_write *w);
 
 /* The same, for a write that is never made. */
-enum hc_write_action before_write(int fd, const struct iovec *iov, size_t cnt);
+enum hc_write_action before_write(int fd);
 
-/* write() as the wrapper does it: -1 EPIPE without sending when told to fail. */
+/* writev() as the wrapper does it: -1 EPIPE without sending when told to
+ * fail; the iovecs handed to the core only after the kernel took them. */
+ssize_t app_writev(int fd, const struct iovec *iov, int cnt);
+
+/* write() as the wrapper does it. */
 ssize_t app_send(int fd, const void *s, size_t n);
 
 ssize_t app_write(int fd, const char *s);
