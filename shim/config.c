@@ -24,6 +24,7 @@ void hc_config_defaults(struct hc_config *cfg)
 	cfg->write_gap_ms = 1000;
 	cfg->max_idle_ms = 0;
 	cfg->connect_timeout_ms = 2000;
+	cfg->nonblock_connect_ms = 100;
 	cfg->retries = 2;
 	cfg->replay_max = 65536;
 	cfg->replay_wait_ms = 200;
@@ -309,6 +310,7 @@ static const struct var vars[] = {
 	{ "HALFCLOSE_WRITE_GAP_MS", "milliseconds, 0 (off) to 86400000", parse_number, MS(write_gap_ms), 0, MS_MAX },
 	{ "HALFCLOSE_MAX_IDLE_MS", "milliseconds, 0 (off) to 86400000", parse_number, MS(max_idle_ms), 0, MS_MAX },
 	{ "HALFCLOSE_CONNECT_TIMEOUT_MS", "milliseconds, 1 to 600000", parse_number, MS(connect_timeout_ms), 1, 600000 },
+	{ "HALFCLOSE_NONBLOCK_CONNECT_MS", "milliseconds, 1 to 600000", parse_number, MS(nonblock_connect_ms), 1, 600000 },
 	{ "HALFCLOSE_RETRIES", "a count, 0 to 10", parse_number, MS(retries), 0, 10 },
 	{ "HALFCLOSE_REPLAY_MAX", "bytes, 0 (off) to 16777216", parse_number, MS(replay_max), 0, 16777216 },
 	{ "HALFCLOSE_REPLAY_WAIT_MS", "milliseconds, 1 to 60000", parse_number, MS(replay_wait_ms), 1, 60000 },
@@ -342,7 +344,7 @@ int hc_config_parse(struct hc_config *cfg, char *const *envp, char *err, size_t 
 			snprintf(err, errlen,
 				 "unknown variable %s=\"%s\": expected one of HALFCLOSE_DISABLE, TARGETS, "
 				 "EXCLUDE, PROBE_AFTER_MS, MIN_IDLE_MS, WRITE_GAP_MS, MAX_IDLE_MS, "
-				 "CONNECT_TIMEOUT_MS, RETRIES, REPLAY_MAX, REPLAY_WAIT_MS, UNREAD, HEAL, "
+				 "CONNECT_TIMEOUT_MS, NONBLOCK_CONNECT_MS, RETRIES, REPLAY_MAX, REPLAY_WAIT_MS, UNREAD, HEAL, "
 				 "SESSION_MAX, LOG, LOG_FILE, STATS",
 				 printable(name, entry, (size_t)(eq - entry > 64 ? 64 : eq - entry)),
 				 printable(value, eq + 1, 64));

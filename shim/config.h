@@ -37,6 +37,7 @@ struct hc_config {
 	uint32_t write_gap_ms;
 	uint32_t max_idle_ms;
 	uint32_t connect_timeout_ms;
+	uint32_t nonblock_connect_ms; /* the same for a non-blocking socket, with no retry */
 	uint32_t retries;
 	uint32_t replay_max;     /* bytes of a request kept for a replay; 0 = no replay */
 	uint32_t replay_wait_ms; /* bound on the wait for proof that a request was never delivered */

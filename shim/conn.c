@@ -36,11 +36,19 @@ static void atfork_prepare(void)
 {
 	hc_real_bind(); /* no dlsym in a child of a threaded program */
 	hc_table_atfork_prepare();
+	hc_reconnect_atfork_prepare();
+}
+
+static void atfork_parent(void)
+{
+	hc_reconnect_atfork_parent();
+	hc_table_atfork_parent();
 }
 
 static void atfork_child(void)
 {
-	hc_table_atfork_child();
+	hc_reconnect_atfork_child();
+	hc_table_atfork_child(); /* closes the sockets of heals under way in other threads */
 	hc_stats_reset(); /* the child's stats line counts the child's work */
 }
 
@@ -62,7 +70,7 @@ static void init_once_fn(void)
 		hc_cfg.disabled = true;
 		return;
 	}
-	pthread_atfork(atfork_prepare, hc_table_atfork_parent, atfork_child);
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	if (hc_cfg.stats_file[0] != '\0')
 		atexit(write_stats_at_exit);
 	active = !hc_cfg.disabled;
@@ -81,26 +89,44 @@ bool hc_active(void)
 	return active;
 }
 
-/* Takes the table lock and returns fd's entry or NULL; *saved keeps errno. */
-static struct hc_conn *conn_lock(int fd, int *saved)
+/* What conn_lock keeps for conn_unlock to put back: errno, and the
+ * thread's cancellation state. */
+struct hc_guard {
+	int err;
+	int cancel;
+};
+
+/* Takes the table lock and returns fd's entry or NULL. From here to
+ * conn_unlock this thread is inside the library (a signal handler's wrapped
+ * calls pass straight through: they must never wait for a lock or a heal
+ * this very thread holds) and cannot be cancelled: the library's own waits
+ * (a connect, a backoff, another thread's heal) are no cancellation points of
+ * the program's, and a thread cancelled in one would leave the table locked
+ * or an entry healing for ever. A cancellation asked for meanwhile happens at
+ * the program's next cancellation point, its real call included. */
+static struct hc_conn *conn_lock(int fd, struct hc_guard *g)
 {
-	*saved = errno;
+	g->err = errno;
+	hc_busy = true; /* first: a handler that interrupts the lock's wait passes through */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &g->cancel);
 	hc_table_lock();
 	return hc_table_find_settled(fd);
 }
 
-/* Releases the lock conn_lock took and restores errno. */
-static void conn_unlock(int saved)
+/* Releases the lock conn_lock took and restores errno and cancellation. */
+static void conn_unlock(const struct hc_guard *g)
 {
 	hc_table_unlock();
-	errno = saved;
+	pthread_setcancelstate(g->cancel, NULL);
+	hc_busy = false;
+	errno = g->err;
 }
 
-/* The inode of the socket at fd, or 0. */
-static uint64_t socket_inode(int fd)
+/* True if the open file at fd is non-blocking (an event loop's socket). */
+static bool fd_nonblocking(int fd)
 {
-	struct stat st;
-	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) ? (uint64_t)st.st_ino : 0;
+	int fl = HC_REAL(fcntl)(fd, F_GETFL);
+	return fl >= 0 && (fl & O_NONBLOCK);
 }
 
 /* Moves c to MANAGED, counting it the first time. */
@@ -123,8 +149,11 @@ static void give_up(struct hc_conn *c)
 
 void hc_on_socket(int fd, int domain, int type, int protocol)
 {
-	int saved;
+	struct hc_guard saved;
 	struct hc_conn *c;
+
+	if (hc_reentered())
+		return; /* from a signal handler: straight through */
 
 	/* TCP (and MPTCP, which falls back to it); not SCTP's one-to-one sockets. */
 	if ((domain != AF_INET && domain != AF_INET6) || (type & 0xf) != SOCK_STREAM ||
@@ -138,47 +167,92 @@ void hc_on_socket(int fd, int domain, int type, int protocol)
 		c->domain = domain;
 		c->type = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 		c->protocol = protocol;
-		c->status_flags = (type & SOCK_NONBLOCK) ? O_NONBLOCK : 0;
 	}
-	conn_unlock(saved);
+	conn_unlock(&saved);
 }
 
 void hc_on_fd_created(int fd)
 {
-	int saved;
+	struct hc_guard saved;
 
 	if (!hc_fd_known(fd) && !hc_fd_epoll(fd))
 		return;
+	if (hc_reentered())
+		return; /* from a signal handler: straight through */
 	conn_lock(fd, &saved);
 	hc_table_forget_fd(fd); /* left behind by a close we never saw */
-	conn_unlock(saved);
+	conn_unlock(&saved);
 }
 
-void hc_on_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+/* Records what a successful setsockopt on c set. Caller holds the lock. */
+static void note_option(struct hc_conn *c, int level, int name, const void *val, socklen_t len)
 {
-	int saved;
-	struct hc_conn *c;
-
-	if (!hc_fd_known(fd))
+	if (c->state == HC_CONN_UNMANAGED)
 		return;
+	if (hc_option_holds_a_reference(level, name) || hc_conn_record_option(c, level, name, val, len) != 0)
+		c->unreplayable = true;
+	/* Before connect, note_connect counts it; after, stop now. */
+	if (c->unreplayable && c->state != HC_CONN_UNCONNECTED)
+		give_up(c);
+}
+
+int hc_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	struct hc_guard saved;
+	struct hc_conn *c;
+	int ret;
+
+	if (hc_reentered())
+		return HC_REAL(setsockopt)(fd, level, name, val, len);
 	c = conn_lock(fd, &saved);
-	if (c != NULL && c->state != HC_CONN_UNMANAGED) {
-		if (hc_option_holds_a_reference(level, name) || hc_conn_record_option(c, level, name, val, len) != 0)
-			c->unreplayable = true;
-		/* Before connect, note_connect counts it; after, stop now. */
-		if (c->unreplayable && c->state != HC_CONN_UNCONNECTED)
-			give_up(c);
-	}
-	conn_unlock(saved);
+	ret = HC_REAL(setsockopt)(fd, level, name, val, len);
+	if (ret != 0)
+		saved.err = errno;
+	else if (c != NULL)
+		note_option(c, level, name, val, len);
+	conn_unlock(&saved);
+	return ret;
+}
+
+int hc_fcntl_set(int (*real)(int, int, ...), int fd, int cmd, long arg)
+{
+	struct hc_guard saved;
+	int ret;
+
+	if (hc_reentered())
+		return real(fd, cmd, arg);
+	conn_lock(fd, &saved); /* waits out a heal of fd: the new socket gets what this sets */
+	ret = real(fd, cmd, arg);
+	if (ret < 0)
+		saved.err = errno;
+	conn_unlock(&saved);
+	return ret;
+}
+
+int hc_ioctl_set(int fd, unsigned long req, void *arg)
+{
+	struct hc_guard saved;
+	int ret;
+
+	if (hc_reentered())
+		return HC_REAL(ioctl)(fd, req, arg);
+	conn_lock(fd, &saved);
+	ret = HC_REAL(ioctl)(fd, req, arg);
+	if (ret < 0)
+		saved.err = errno;
+	conn_unlock(&saved);
+	return ret;
 }
 
 void hc_on_bind(int fd, const struct sockaddr *sa, socklen_t len)
 {
-	int saved;
+	struct hc_guard saved;
 	struct hc_conn *c;
 
 	if (!hc_fd_known(fd) || sa == NULL)
 		return;
+	if (hc_reentered())
+		return; /* from a signal handler: straight through */
 	c = conn_lock(fd, &saved);
 	if (c != NULL) {
 		c->bind_len = hc_inet_len(sa, len);
@@ -191,7 +265,7 @@ void hc_on_bind(int fd, const struct sockaddr *sa, socklen_t len)
 		if (c->bind_len > 0 && c->bound.in.sin_port != 0) /* sin_port and sin6_port share their offset */
 			c->unreplayable = true;
 	}
-	conn_unlock(saved);
+	conn_unlock(&saved);
 }
 
 /* Records what a connect() on c meant. Caller holds the lock. */
@@ -235,7 +309,7 @@ static void note_connect(struct hc_conn *c, const struct sockaddr *sa, socklen_t
 	}
 	memcpy(&c->peer, sa, alen);
 	c->peer_len = alen;
-	c->ino = socket_inode(c->fd);
+	c->ino = hc_socket_inode(c->fd);
 	c->wrote = false;
 	c->read_since_write = false;
 	c->ever_read = false;
@@ -250,78 +324,66 @@ static void note_connect(struct hc_conn *c, const struct sockaddr *sa, socklen_t
 
 void hc_on_connect(int fd, const struct sockaddr *sa, socklen_t len, int ret, int err)
 {
-	int saved;
+	struct hc_guard saved;
 	struct hc_conn *c;
 
 	if (!hc_fd_known(fd) || sa == NULL)
 		return;
+	if (hc_reentered())
+		return; /* from a signal handler: straight through */
 	c = conn_lock(fd, &saved);
 	if (c != NULL)
 		note_connect(c, sa, len, ret, err);
-	conn_unlock(saved);
+	conn_unlock(&saved);
 }
 
-void hc_on_status_flags(int fd, int flags)
+int hc_shutdown(int fd, int how)
 {
-	int saved;
+	struct hc_guard saved;
 	struct hc_conn *c;
+	int ret;
 
-	if (!hc_fd_known(fd))
-		return;
+	if (hc_reentered())
+		return HC_REAL(shutdown)(fd, how);
 	c = conn_lock(fd, &saved);
-	if (c != NULL)
-		c->status_flags = flags & (O_APPEND | O_ASYNC | O_DIRECT | O_NOATIME | O_NONBLOCK);
-	conn_unlock(saved);
-}
-
-void hc_on_nonblock(int fd, bool on)
-{
-	int saved;
-	struct hc_conn *c;
-
-	if (!hc_fd_known(fd))
-		return;
-	c = conn_lock(fd, &saved);
-	if (c != NULL)
-		c->status_flags = on ? (c->status_flags | O_NONBLOCK) : (c->status_flags & ~O_NONBLOCK);
-	conn_unlock(saved);
-}
-
-void hc_on_shutdown(int fd)
-{
-	int saved;
-	struct hc_conn *c;
-
-	if (!hc_fd_known(fd))
-		return;
-	c = conn_lock(fd, &saved);
-	/* The program is ending the connection itself: never resurrect it. */
-	if (c != NULL)
+	ret = HC_REAL(shutdown)(fd, how);
+	if (ret != 0)
+		saved.err = errno;
+	else if (c != NULL)
+		/* The program is ending the connection itself: never resurrect it. */
 		hc_conn_set_state(c, HC_CONN_UNMANAGED);
-	conn_unlock(saved);
+	conn_unlock(&saved);
+	return ret;
 }
 
 void hc_on_close(int fd)
 {
-	int saved;
+	struct hc_guard saved;
 
 	if (!hc_fd_known(fd) && !hc_fd_epoll(fd))
 		return;
+	if (hc_reentered())
+		return; /* from a signal handler: straight through */
 	conn_lock(fd, &saved);
 	hc_table_forget_fd(fd);
-	conn_unlock(saved);
+	conn_unlock(&saved);
 }
 
 int hc_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
-	int saved, ret;
-	struct hc_conn *c = conn_lock(fd, &saved);
+	struct hc_guard saved;
+	int ret;
+	struct hc_conn *c;
+
+	if (hc_reentered())
+		return HC_REAL(epoll_ctl)(epfd, op, fd, ev);
+	c = conn_lock(fd, &saved);
 
 	/* The call and its record together, under the lock: a swap in another
 	 * thread must not re-add a registration from a record this call changes. */
 	ret = HC_REAL(epoll_ctl)(epfd, op, fd, ev);
 	if (ret != 0) {
-		saved = errno;
+		saved.err = errno;
 	} else if (c != NULL && c->state != HC_CONN_UNMANAGED && hc_conn_record_epoll(c, epfd, op, ev) != 0) {
 		/* A registration we could not carry over would be lost by a swap:
 		 * the event loop would wait forever. Such a socket is never swapped. */
@@ -329,36 +391,43 @@ int hc_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		if (c->state != HC_CONN_UNCONNECTED)
 			give_up(c);
 	}
-	conn_unlock(saved);
+	conn_unlock(&saved);
 	return ret;
 }
 
 void hc_before_replace(int fd)
 {
-	int saved;
+	struct hc_guard saved;
 
 	if (!hc_fd_known(fd))
 		return;
+	if (hc_reentered())
+		return; /* from a signal handler: straight through */
 	conn_lock(fd, &saved); /* waits out a heal of fd */
-	conn_unlock(saved);
+	conn_unlock(&saved);
 }
 
 void hc_on_close_range(unsigned first, unsigned last)
 {
-	int saved;
+	struct hc_guard saved;
 
 	if (!hc_table_any_known(first, last))
 		return;
+	if (hc_reentered())
+		return; /* from a signal handler: straight through */
 	conn_lock(-1, &saved);
 	hc_table_wait_no_healing(); /* a heal must not install into a number closed under it */
 	hc_table_remove_range(first, last);
-	conn_unlock(saved);
+	conn_unlock(&saved);
 }
 
 void hc_on_dup(int oldfd, int newfd)
 {
-	int saved;
+	struct hc_guard saved;
 	struct hc_conn *c;
+
+	if (hc_reentered())
+		return; /* from a signal handler: straight through */
 
 	if (newfd == oldfd || (!hc_fd_known(oldfd) && !hc_fd_known(newfd) && !hc_fd_epoll(newfd)))
 		return;
@@ -368,7 +437,7 @@ void hc_on_dup(int oldfd, int newfd)
 	if (c != NULL)
 		give_up(c);
 	hc_table_forget_fd(newfd); /* whatever newfd was, it was closed */
-	conn_unlock(saved);
+	conn_unlock(&saved);
 }
 
 /* The connect of a non-blocking socket has finished well. One syscall, once. */
@@ -418,27 +487,30 @@ static bool heal(struct hc_conn *c, const char *why, uint64_t quiet_ns, int *err
 	char name[200];
 	uint64_t t0 = hc_now_ns(), took;
 	const struct hc_resp *session = hc_session_to_rebuild(c);
-	int s, r;
+	bool nonblocking = fd_nonblocking(c->fd);
+	int r;
 
 	/* The connect can take up to the timeout and retries: other threads go on
 	 * meanwhile, and any of them that touches this fd waits for the heal. */
 	hc_table_heal_begin(c);
-	r = hc_reconnect_open(c, &hc_cfg, &s, err);
-	if (r == 0 && session != NULL && hc_rebuild_session(s, session, hc_cfg.connect_timeout_ms, err) != 0) {
-		hc_close_reset(s);
+	r = hc_reconnect_open(c, &hc_cfg, nonblocking, &c->heal_fd, err);
+	if (r == 0 && session != NULL &&
+	    hc_rebuild_session(c->heal_fd, session, hc_cfg.connect_timeout_ms, err) != 0) {
+		hc_reconnect_discard(&c->heal_fd);
 		HC_COUNT(session_failures);
 		r = -1;
 	}
 	hc_table_heal_relock();
 	if (r == 0)
-		r = hc_reconnect_install(c, s, err);
+		r = hc_reconnect_install(c, c->heal_fd, err);
+	c->heal_fd = -1;
 	hc_table_heal_end(c);
 	if (r != 0)
 		return false;
 	HC_COUNT(reconnects);
 	if (session != NULL)
 		HC_COUNT(session_rebuilds);
-	c->ino = socket_inode(c->fd);
+	c->ino = hc_socket_inode(c->fd);
 	took = hc_now_ns() - t0;
 	if (session != NULL)
 		hc_log(HC_LOG_INFO, "fd %d %s %s after %llu ms idle; session rebuilt (%u commands), reconnected in "
@@ -482,7 +554,7 @@ static enum hc_write_action decide(struct hc_conn *c, uint64_t quiet_ns, bool re
 	act = hc_probe_action(v, quiet_ns, reply_owed, &hc_cfg);
 	if (act == HC_ACT_PROCEED)
 		return HC_WRITE_PROCEED;
-	if (socket_inode(c->fd) != c->ino) {
+	if (hc_socket_inode(c->fd) != c->ino) {
 		/* The fd was closed behind our back (glibc-internal closes, raw
 		 * syscalls) and now names something else: never act on it. */
 		hc_conn_set_state(c, HC_CONN_UNMANAGED);
@@ -542,7 +614,7 @@ static enum hc_write_action note_write(struct hc_conn *c, struct hc_write *w)
 	bool after_read, boundary, swappable;
 
 	if (c->state == HC_CONN_DEAD) {
-		if (socket_inode(c->fd) == c->ino)
+		if (hc_socket_inode(c->fd) == c->ino)
 			return HC_WRITE_FAIL;
 		hc_conn_set_state(c, HC_CONN_UNMANAGED); /* closed behind our back, reused */
 		return HC_WRITE_PROCEED;
@@ -604,22 +676,27 @@ static enum hc_write_action note_write(struct hc_conn *c, struct hc_write *w)
 
 enum hc_write_action hc_before_write(int fd, struct hc_write *w)
 {
-	int saved;
-	struct hc_conn *c = conn_lock(fd, &saved);
+	struct hc_guard saved;
+	struct hc_conn *c;
 
 	*w = (struct hc_write){ .act = HC_WRITE_PROCEED };
+	if (hc_reentered())
+		return HC_WRITE_PROCEED;
+	c = conn_lock(fd, &saved);
 	if (c != NULL)
 		w->act = note_write(c, w);
-	conn_unlock(saved);
+	conn_unlock(&saved);
 	return w->act;
 }
 
 void hc_after_write(int fd, const struct hc_write *w, const struct iovec *iov, size_t iovcnt, ssize_t ret)
 {
-	int saved;
+	struct hc_guard saved;
 	struct hc_conn *c;
 
 	if (ret > 0 ? w->act != HC_WRITE_RECORD && !w->look : ret == 0 || (errno != EPIPE && errno != ECONNRESET))
+		return;
+	if (hc_reentered())
 		return;
 	c = conn_lock(fd, &saved);
 	if (c != NULL && ret > 0) {
@@ -637,7 +714,7 @@ void hc_after_write(int fd, const struct hc_write *w, const struct iovec *iov, s
 		/* The program has now seen the connection fail: its move. */
 		hc_conn_set_state(c, HC_CONN_UNMANAGED);
 	}
-	conn_unlock(saved);
+	conn_unlock(&saved);
 }
 
 /* After a read on c returned EOF or a reset (read_err, 0 for EOF) before any
@@ -652,7 +729,8 @@ static bool replay(struct hc_conn *c, int read_err)
 	uint64_t t0 = hc_now_ns(), took;
 	const struct hc_resp *session = hc_session_to_rebuild(c);
 	enum hc_delivery d;
-	int s = -1, r = -1, err = 0;
+	bool nonblocking = fd_nonblocking(c->fd);
+	int r = -1, err = 0;
 
 	/* Only a reset from a socket the peer had already closed proves that the
 	 * request was never delivered: then its FIN came first, and the read
@@ -660,30 +738,31 @@ static bool replay(struct hc_conn *c, int read_err)
 	 * fails with ECONNRESET) may come from a server that read the request,
 	 * acted on it and aborted before its delayed ACK went out; ETIMEDOUT:
 	 * the ACKs may be what was lost. Neither is ever replayed. */
-	if (c->replayed || c->req_len == 0 || read_err != 0 || socket_inode(c->fd) != c->ino)
+	if (c->replayed || c->req_len == 0 || read_err != 0 || hc_socket_inode(c->fd) != c->ino)
 		return false;
 	/* Another thread reading it holds the old connection: leave the socket be. */
 	if (!hc_swap_begin_reader(c->fd))
 		return false;
 	hc_table_heal_begin(c);
 	d = hc_delivery_verdict(c->fd, c->req_len, hc_cfg.replay_wait_ms);
-	if (d == HC_NEVER_DELIVERED && hc_reconnect_open(c, &hc_cfg, &s, &err) == 0) {
+	if (d == HC_NEVER_DELIVERED && hc_reconnect_open(c, &hc_cfg, nonblocking, &c->heal_fd, &err) == 0) {
 		/* Sent before the socket is installed: nothing can come between.
 		 * All of it or a reset: a prefix must not reach the server alone,
 		 * where a part of a pipeline would run and then run again when
 		 * the program, told of the close, retries. */
-		if (session != NULL && hc_rebuild_session(s, session, hc_cfg.connect_timeout_ms, &err) != 0)
+		if (session != NULL && hc_rebuild_session(c->heal_fd, session, hc_cfg.connect_timeout_ms, &err) != 0)
 			HC_COUNT(session_failures);
 		else
-			err = hc_send_whole(s, c->req, c->req_len);
+			err = hc_send_whole(c->heal_fd, c->req, c->req_len);
 		if (err == 0)
 			r = 0;
 		else
-			hc_close_reset(s);
+			hc_reconnect_discard(&c->heal_fd);
 	}
 	hc_table_heal_relock();
 	if (r == 0)
-		r = hc_reconnect_install(c, s, &err);
+		r = hc_reconnect_install(c, c->heal_fd, &err);
+	c->heal_fd = -1;
 	hc_table_heal_end(c);
 	hc_swap_end(c->fd);
 	hc_session_name(c, name, sizeof(name));
@@ -702,7 +781,7 @@ static bool replay(struct hc_conn *c, int read_err)
 	HC_COUNT(replays);
 	if (session != NULL)
 		HC_COUNT(session_rebuilds);
-	c->ino = socket_inode(c->fd);
+	c->ino = hc_socket_inode(c->fd);
 	c->replayed = true;
 	c->read_since_write = false;
 	c->last_io_ns = hc_now_ns();
@@ -725,7 +804,8 @@ static size_t iov_total(const struct iovec *iov, size_t cnt)
 enum hc_read_action hc_after_read(int fd, const struct iovec *iov, size_t iovcnt, int flags, ssize_t ret)
 {
 	enum hc_read_action act = HC_READ_DONE;
-	int saved, read_err = ret < 0 ? errno : 0;
+	struct hc_guard saved;
+	int read_err = ret < 0 ? errno : 0;
 	struct hc_conn *c;
 	const char *why = "";
 	/* 0 is EOF only if bytes were asked for; the iovecs are walked only
@@ -733,8 +813,8 @@ enum hc_read_action hc_after_read(int fd, const struct iovec *iov, size_t iovcnt
 	bool eof = (ret == 0 && iov_total(iov, iovcnt) > 0) ||
 		   (ret < 0 && (errno == ECONNRESET || errno == EPIPE || errno == ETIMEDOUT));
 
-	if (ret < 0 && !eof)
-		return HC_READ_DONE; /* EAGAIN, EINTR: nothing was read */
+	if ((ret < 0 && !eof) || hc_reentered())
+		return HC_READ_DONE; /* EAGAIN, EINTR: nothing was read; or from a signal handler */
 	c = conn_lock(fd, &saved);
 	if (c != NULL && eof) {
 		if (c->state == HC_CONN_MANAGED && c->req_open && replay(c, read_err))
@@ -755,6 +835,6 @@ enum hc_read_action hc_after_read(int fd, const struct iovec *iov, size_t iovcnt
 			leave(c, l, why);
 		}
 	}
-	conn_unlock(saved);
+	conn_unlock(&saved);
 	return act;
 }

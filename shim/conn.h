@@ -25,13 +25,20 @@ void hc_on_socket(int fd, int domain, int type, int protocol);
  * (files, pipes) are not hooked: before acting on a socket the library checks
  * that the fd is still that socket (its inode). */
 void hc_on_fd_created(int fd);
-void hc_on_setsockopt(int fd, int level, int name, const void *val, socklen_t len);
 void hc_on_bind(int fd, const struct sockaddr *sa, socklen_t len);
 /* ret/err: what the real connect returned. */
 void hc_on_connect(int fd, const struct sockaddr *sa, socklen_t len, int ret, int err);
-void hc_on_status_flags(int fd, int flags);
-void hc_on_nonblock(int fd, bool on);
-void hc_on_shutdown(int fd);
+/* setsockopt, shutdown, and the setters of fcntl (F_SETFL, F_SETOWN,
+ * F_SETOWN_EX, F_SETSIG) and ioctl (FIONBIO, FIOASYNC, FIOSETOWN, SIOCSPGRP)
+ * on an fd the table knows: the real call, made with the table locked once
+ * no heal of fd is under way, so that what it sets reaches the socket that
+ * stays (a heal copies the old socket's flags, owner and signal to the new
+ * one under the same lock); setsockopt is recorded for a heal to replay,
+ * shutdown ends management. Returns what the call returned, with its errno. */
+int hc_setsockopt(int fd, int level, int name, const void *val, socklen_t len);
+int hc_shutdown(int fd, int how);
+int hc_fcntl_set(int (*real)(int, int, ...), int fd, int cmd, long arg);
+int hc_ioctl_set(int fd, unsigned long req, void *arg);
 /* Before the real close of fd: forget it (as a socket or as an epoll fd). */
 void hc_on_close(int fd);
 void hc_on_close_range(unsigned first, unsigned last);

@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,7 +40,9 @@ int hc_connect_bounded(int s, const struct sockaddr *sa, socklen_t len, unsigned
 		n = poll(&p, 1, (int)((deadline - now + 999999) / 1000000));
 		if (n > 0)
 			break;
-		if (n < 0 && errno != EINTR)
+		/* EINTR too: a signal the program is waiting for (its own alarm)
+		 * ends the heal, so that its timeout works as without us. */
+		if (n < 0)
 			return errno;
 	}
 	if (getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &errlen) != 0)
@@ -46,14 +50,44 @@ int hc_connect_bounded(int s, const struct sockaddr *sa, socklen_t len, unsigned
 	return err;
 }
 
-/* One attempt: a connected socket (O_NONBLOCK, FD_CLOEXEC) in *out, or an errno value. */
-static int attempt(const struct hc_conn *c, unsigned timeout_ms, int *out)
-{
-	int s = HC_REAL(socket)(c->domain, c->type | SOCK_NONBLOCK | SOCK_CLOEXEC, c->protocol);
-	int err = 0;
+/* Held while a socket being made changes hands with its slot, and across
+ * fork (hc_reconnect_atfork_*): so a child forked by another thread never
+ * inherits a socket its parent was making without the slot saying so (the
+ * table's fork handler closes the sockets of the slots of healing entries). */
+static pthread_mutex_t making = PTHREAD_MUTEX_INITIALIZER;
 
+void hc_reconnect_atfork_prepare(void) { pthread_mutex_lock(&making); }
+void hc_reconnect_atfork_parent(void) { pthread_mutex_unlock(&making); }
+void hc_reconnect_atfork_child(void) { pthread_mutex_init(&making, NULL); }
+
+void hc_reconnect_discard(int *slot)
+{
+	int saved = errno;
+	struct linger rst = { 1, 0 };
+
+	pthread_mutex_lock(&making);
+	if (*slot >= 0) {
+		HC_REAL(setsockopt)(*slot, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
+		HC_REAL(close)(*slot);
+	}
+	*slot = -1;
+	pthread_mutex_unlock(&making);
+	errno = saved;
+}
+
+/* One attempt: a connected socket (O_NONBLOCK, FD_CLOEXEC) in *slot, or an
+ * errno value (and -1 in *slot). */
+static int attempt(const struct hc_conn *c, unsigned timeout_ms, int *slot)
+{
+	int s, err = 0;
+
+	pthread_mutex_lock(&making);
+	s = *slot = HC_REAL(socket)(c->domain, c->type | SOCK_NONBLOCK | SOCK_CLOEXEC, c->protocol);
 	if (s < 0)
-		return errno;
+		err = errno;
+	pthread_mutex_unlock(&making);
+	if (s < 0)
+		return err;
 	for (unsigned i = 0; i < c->nopts && err == 0; i++) {
 		const struct hc_sockopt *o = &c->opts[i];
 		if (HC_REAL(setsockopt)(s, o->level, o->name, o->val, o->len) != 0)
@@ -63,19 +97,16 @@ static int attempt(const struct hc_conn *c, unsigned timeout_ms, int *out)
 		err = errno;
 	if (err == 0)
 		err = hc_connect_bounded(s, &c->peer.sa, c->peer_len, timeout_ms);
-	if (err != 0) {
-		HC_REAL(close)(s);
-		return err;
-	}
-	*out = s;
-	return 0;
+	if (err != 0)
+		hc_reconnect_discard(slot);
+	return err;
 }
 
-static void sleep_ms(unsigned ms)
+/* Sleeps ms. Returns 0, or EINTR if a signal came: the heal ends. */
+static int sleep_ms(unsigned ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
+	return nanosleep(&ts, NULL) == 0 ? 0 : errno;
 }
 
 /* Takes fd's registrations out of the program's epoll sets while fd still
@@ -100,18 +131,27 @@ static void readd_epoll(const struct hc_conn *c)
 	}
 }
 
-int hc_reconnect_open(const struct hc_conn *c, const struct hc_config *cfg, int *s, int *err)
+int hc_reconnect_open(const struct hc_conn *c, const struct hc_config *cfg, bool nonblocking, int *s, int *err)
 {
 	int saved = errno, e = 0;
-	unsigned backoff = 50;
+	unsigned backoff = 50, retries = cfg->retries, timeout = cfg->connect_timeout_ms;
 
-	for (unsigned i = 0; i <= cfg->retries; i++) {
+	/* An event loop must not stall: one attempt, bounded by its own budget. */
+	if (nonblocking) {
+		retries = 0;
+		if (timeout > cfg->nonblock_connect_ms)
+			timeout = cfg->nonblock_connect_ms;
+	}
+	*s = -1;
+	for (unsigned i = 0; i <= retries; i++) {
 		if (i > 0) {
-			sleep_ms(backoff); /* a respawning server refuses for a moment */
+			e = sleep_ms(backoff); /* a respawning server refuses for a moment */
+			if (e != 0)
+				break;
 			backoff *= 2;
 		}
-		e = attempt(c, cfg->connect_timeout_ms, s);
-		if (e == 0)
+		e = attempt(c, timeout, s);
+		if (e == 0 || e == EINTR)
 			break;
 	}
 	*err = e;
@@ -119,14 +159,40 @@ int hc_reconnect_open(const struct hc_conn *c, const struct hc_config *cfg, int 
 	return e == 0 ? 0 : -1;
 }
 
+uint64_t hc_socket_inode(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) ? (uint64_t)st.st_ino : 0;
+}
+
+/* Gives s what the program set on its open file at c->fd and a dup3 would
+ * not carry over: the status flags (O_NONBLOCK from fcntl or FIONBIO, O_ASYNC
+ * from FIOASYNC), the owner and the signal of signal-driven I/O. Returns 0
+ * or an errno value. */
+static int copy_file_settings(int old, int s)
+{
+	struct f_owner_ex owner;
+	int fl = HC_REAL(fcntl)(old, F_GETFL), sig = HC_REAL(fcntl)(old, F_GETSIG);
+
+	if (fl < 0 || sig < 0 || HC_REAL(fcntl)(old, F_GETOWN_EX, &owner) != 0)
+		return errno;
+	if ((owner.pid != 0 && HC_REAL(fcntl)(s, F_SETOWN_EX, &owner) != 0) ||
+	    (sig != 0 && HC_REAL(fcntl)(s, F_SETSIG, sig) != 0) ||
+	    HC_REAL(fcntl)(s, F_SETFL, fl & (O_APPEND | O_ASYNC | O_DIRECT | O_NOATIME | O_NONBLOCK)) != 0)
+		return errno;
+	return 0;
+}
+
 int hc_reconnect_install(const struct hc_conn *c, int s, int *err)
 {
 	int saved = errno, e = 0, fdflags = HC_REAL(fcntl)(c->fd, F_GETFD);
 
-	/* Status flags as the program last set them (O_NONBLOCK included or not). */
-	if (fdflags < 0 || HC_REAL(fcntl)(s, F_SETFL, c->status_flags) != 0) {
-		e = errno;
-	} else {
+	/* The number must still name the socket being healed: a signal handler
+	 * of this very thread may have closed it (or put another file there)
+	 * while the new connection was made. */
+	if (fdflags < 0 || hc_socket_inode(c->fd) != c->ino) {
+		e = EBADF;
+	} else if ((e = copy_file_settings(c->fd, s)) == 0) {
 		remove_epoll(c);
 		if (HC_REAL(dup3)(s, c->fd, (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0)
 			e = errno;
@@ -138,21 +204,14 @@ int hc_reconnect_install(const struct hc_conn *c, int s, int *err)
 	return e == 0 ? 0 : -1;
 }
 
-void hc_close_reset(int s)
-{
-	int saved = errno;
-	struct linger rst = { 1, 0 };
-
-	HC_REAL(setsockopt)(s, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
-	HC_REAL(close)(s);
-	errno = saved;
-}
 
 int hc_reconnect(const struct hc_conn *c, const struct hc_config *cfg, int *err)
 {
 	int s;
 
-	if (hc_reconnect_open(c, cfg, &s, err) != 0)
+	int fl = HC_REAL(fcntl)(c->fd, F_GETFL);
+
+	if (hc_reconnect_open(c, cfg, fl >= 0 && (fl & O_NONBLOCK), &s, err) != 0)
 		return -1;
 	return hc_reconnect_install(c, s, err);
 }

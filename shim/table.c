@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "replay.h"
 
@@ -13,6 +14,8 @@ _Atomic uint64_t hc_known_bits[HC_FD_LIMIT / 64];
 _Atomic uint64_t hc_managed_bits[HC_FD_LIMIT / 64];
 _Atomic uint64_t hc_epoll_bits[HC_FD_LIMIT / 64];
 _Atomic uint32_t hc_reading[HC_FD_LIMIT]; /* 4 MiB of bss: only the pages of used fds are ever touched */
+
+__thread bool hc_busy __attribute__((tls_model("initial-exec")));
 
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hc_conn *table; /* uthash head */
@@ -71,6 +74,7 @@ struct hc_conn *hc_table_add(int fd)
 	if (c == NULL)
 		return NULL;
 	c->fd = fd;
+	c->heal_fd = -1;
 	c->state = HC_CONN_UNCONNECTED;
 	/* A new socket: no thread is reading it yet, whatever a read that never
 	 * ended (cancelled, or left by longjmp) counted for the number before. */
@@ -276,10 +280,16 @@ void hc_swap_end(int fd)
 
 void hc_table_wait_swap(int fd)
 {
+	int cancel;
+
+	/* No cancellation point of the program's: cancelled here, the thread
+	 * would die holding the lock (the wait re-takes it first). */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	pthread_mutex_lock(&table_lock);
 	while (atomic_load(&hc_reading[fd]) & HC_SWAPPING)
 		pthread_cond_wait(&settled, &table_lock);
 	pthread_mutex_unlock(&table_lock);
+	pthread_setcancelstate(cancel, NULL);
 }
 
 void hc_table_atfork_prepare(void) { pthread_mutex_lock(&table_lock); }
@@ -298,6 +308,11 @@ void hc_table_atfork_child(void)
 	healing = 0;
 	HASH_ITER(hh, table, c, tmp) {
 		atomic_store(&hc_reading[c->fd], 0);
+		/* A heal under way in another thread made this socket: the child
+		 * must not hold the parent's new connection open. */
+		if (c->healing && c->heal_fd >= 0)
+			close(c->heal_fd);
+		c->heal_fd = -1;
 		c->healing = false;
 	}
 }

@@ -59,7 +59,6 @@ struct hc_epoll_reg {
 struct hc_conn {
 	int fd; /* the key */
 	int domain, type, protocol;
-	int status_flags; /* O_NONBLOCK etc., as the program last set them */
 	enum hc_conn_state state;
 	bool wrote;            /* a write since connect */
 	bool read_since_write; /* the program read bytes since its last write */
@@ -74,6 +73,7 @@ struct hc_conn {
 	uint8_t proto;                /* enum hc_proto: the class, from the first write on */
 	uint32_t reads;               /* reads that returned bytes (a write's look at them knows if one came between) */
 	socklen_t peer_len, bind_len; /* bind_len 0 = no explicit bind */
+	int heal_fd;                  /* the socket a heal is making for it, or -1 (reconnect.h's slot) */
 	uint64_t last_io_ns;          /* last read or write by the program, or connect */
 	uint64_t ino;                 /* the socket's inode at connect: is fd still that socket? */
 	struct hc_sockopt *opts;      /* nopts entries, in the order first set */
@@ -104,6 +104,15 @@ static inline bool hc_bit_test(_Atomic uint64_t *bits, int fd)
 
 void hc_table_lock(void);
 void hc_table_unlock(void);
+
+/* True while this thread is inside the library's bookkeeping (from conn.c's
+ * conn_lock to its conn_unlock, a heal included). A wrapped call the thread
+ * makes meanwhile can only come from a signal handler: it passes straight
+ * through (wrappers and hooks test hc_reentered first), for it must never
+ * wait for the lock or the heal its own thread holds. A thread-local load:
+ * no system call, no lock. */
+extern __thread bool hc_busy __attribute__((tls_model("initial-exec")));
+static inline bool hc_reentered(void) { return hc_busy; }
 
 /* Per fd: how many threads are inside a read on it right now (counted for
  * managed fds only, without the lock), and HC_SWAPPING while a swap is under

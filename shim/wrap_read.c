@@ -57,6 +57,8 @@ static HC_COLD ssize_t managed_read(const struct read_call *r)
 	size_t cnt = 1;
 	ssize_t ret;
 
+	if (hc_reentered())
+		return real_read(r); /* from a signal handler inside the library */
 	if (r->kind == R_READV) {
 		iov = r->iov;
 		cnt = r->cnt > 0 ? (size_t)r->cnt : 0;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <sys/socket.h>
 
 #include "wrap.h"
@@ -33,10 +34,9 @@ HC_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 
 HC_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
-	int ret = HC_REAL(setsockopt)(fd, level, name, val, len);
-	if (ret == 0)
-		hc_on_setsockopt(fd, level, name, val, len);
-	return ret;
+	if (hc_fd_known(fd))
+		return hc_setsockopt(fd, level, name, val, len);
+	return HC_REAL(setsockopt)(fd, level, name, val, len);
 }
 
 HC_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
@@ -47,15 +47,23 @@ HC_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 	return ret;
 }
 
+/* The fcntl commands that set what a heal copies to the new socket. */
+static bool sets_what_a_heal_copies(int cmd)
+{
+	return cmd == F_SETFL || cmd == F_SETOWN || cmd == F_SETOWN_EX || cmd == F_SETSIG;
+}
+
 /* fcntl's third argument is an int or a pointer; passing it on as a long is
  * what glibc's own fcntl does with it. */
 static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, long arg)
 {
-	int ret = real(fd, cmd, arg);
+	int ret;
+
+	if (hc_fd_known(fd) && sets_what_a_heal_copies(cmd))
+		return hc_fcntl_set(real, fd, cmd, arg);
+	ret = real(fd, cmd, arg);
 	if (ret >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
 		hc_on_dup(fd, ret);
-	else if (ret == 0 && cmd == F_SETFL)
-		hc_on_status_flags(fd, (int)arg);
 	return ret;
 }
 
@@ -83,16 +91,15 @@ HC_EXPORT int ioctl(int fd, unsigned long req, ...)
 	va_start(ap, req);
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
-	int ret = HC_REAL(ioctl)(fd, req, arg);
-	if (ret == 0 && req == FIONBIO && arg != NULL)
-		hc_on_nonblock(fd, *(const int *)arg != 0);
-	return ret;
+	/* O_NONBLOCK, O_ASYNC and the owner, which a heal copies. */
+	if (hc_fd_known(fd) && (req == FIONBIO || req == FIOASYNC || req == FIOSETOWN || req == SIOCSPGRP))
+		return hc_ioctl_set(fd, req, arg);
+	return HC_REAL(ioctl)(fd, req, arg);
 }
 
 HC_EXPORT int shutdown(int fd, int how)
 {
-	int ret = HC_REAL(shutdown)(fd, how);
-	if (ret == 0)
-		hc_on_shutdown(fd);
-	return ret;
+	if (hc_fd_known(fd))
+		return hc_shutdown(fd, how);
+	return HC_REAL(shutdown)(fd, how);
 }

@@ -41,6 +41,8 @@ static HC_COLD ssize_t managed_write(const struct write_call *w)
 	struct hc_write d;
 	ssize_t ret;
 
+	if (hc_reentered())
+		return real_write(w); /* from a signal handler inside the library */
 	if (hc_before_write(w->fd, &d) == HC_WRITE_FAIL)
 		return hc_fail_epipe();
 	ret = real_write(w);
@@ -102,6 +104,8 @@ static HC_COLD int managed_sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n
 	struct hc_write d;
 	int ret;
 
+	if (hc_reentered())
+		return HC_REAL(sendmmsg)(fd, msgs, n, flags);
 	if (hc_before_write(fd, &d) == HC_WRITE_FAIL)
 		return (int)hc_fail_epipe();
 	ret = HC_REAL(sendmmsg)(fd, msgs, n, flags);

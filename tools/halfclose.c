@@ -46,6 +46,7 @@ static void usage(FILE *out)
 		"  --write-gap MS          quiet gap that makes a write a boundary     HALFCLOSE_WRITE_GAP_MS\n"
 		"  --max-idle MS           replace connections quiet this long         HALFCLOSE_MAX_IDLE_MS\n"
 		"  --connect-timeout MS    bound on one reconnect attempt              HALFCLOSE_CONNECT_TIMEOUT_MS\n"
+		"  --nonblock-connect MS   bound on a non-blocking socket's reconnect  HALFCLOSE_NONBLOCK_CONNECT_MS\n"
 		"  --retries N             extra reconnect attempts                    HALFCLOSE_RETRIES\n"
 		"  --replay-max BYTES      longest request kept for a replay; 0 = off  HALFCLOSE_REPLAY_MAX\n"
 		"  --replay-wait MS        bound on the wait for a replay's proof      HALFCLOSE_REPLAY_WAIT_MS\n"
@@ -177,6 +178,7 @@ int main(int argc, char **argv)
 		{ "replay-max", required_argument, NULL, 'R' },
 		{ "replay-wait", required_argument, NULL, 'W' },
 		{ "heal", required_argument, NULL, 'H' },
+		{ "nonblock-connect", required_argument, NULL, 'N' },
 		{ "session-max", required_argument, NULL, 'X' },
 		{ "disable", no_argument, NULL, 'd' },
 		{ "supervise", no_argument, NULL, 'S' },
@@ -192,7 +194,7 @@ int main(int argc, char **argv)
 		{ 'm', "HALFCLOSE_MIN_IDLE_MS" }, { 'g', "HALFCLOSE_WRITE_GAP_MS" }, { 'M', "HALFCLOSE_MAX_IDLE_MS" },
 		{ 'c', "HALFCLOSE_CONNECT_TIMEOUT_MS" }, { 'r', "HALFCLOSE_RETRIES" }, { 'u', "HALFCLOSE_UNREAD" },
 		{ 'R', "HALFCLOSE_REPLAY_MAX" }, { 'W', "HALFCLOSE_REPLAY_WAIT_MS" }, { 'H', "HALFCLOSE_HEAL" },
-		{ 'X', "HALFCLOSE_SESSION_MAX" },
+		{ 'X', "HALFCLOSE_SESSION_MAX" }, { 'N', "HALFCLOSE_NONBLOCK_CONNECT_MS" },
 	};
 	char path[PATH_MAX];
 	const char *lib;

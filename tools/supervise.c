@@ -280,12 +280,6 @@ static ssize_t read_file(const char *path)
 	}
 }
 
-static uint64_t inode_of(int fd)
-{
-	struct stat st;
-	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) ? (uint64_t)st.st_ino : 0;
-}
-
 /* True while the notification id still stands: whatever was read from the
  * target's memory before this was read from the task that made the call. */
 static bool notif_valid(uint64_t id)
@@ -522,7 +516,7 @@ static int conn_fetch(struct sv_proc *p, struct sv_conn *e)
 {
 	int f = fetch_fd(p->pidfd, e->hc.fd);
 
-	if (f >= 0 && inode_of(f) == e->hc.ino)
+	if (f >= 0 && hc_socket_inode(f) == e->hc.ino)
 		return f;
 	if (f >= 0 || errno == EBADF)
 		conn_drop(e);
@@ -638,7 +632,7 @@ static enum sv_answer on_socket(const struct seccomp_notif *req, struct sv_proc 
 	s = socket(domain, (type & ~SOCK_CLOEXEC) | SOCK_CLOEXEC, protocol);
 	if (s < 0)
 		return SV_CONTINUE; /* the program's own call gets the real error */
-	ino = inode_of(s);
+	ino = hc_socket_inode(s);
 	add.srcfd = (uint32_t)s;
 	add.newfd = (uint32_t)n;
 	add.newfd_flags = (type & SOCK_CLOEXEC) ? O_CLOEXEC : 0;
@@ -1145,12 +1139,12 @@ static enum heal_result heal(const struct seccomp_notif *req, struct sv_proc *p,
 		*err = E2BIG;
 		return HEAL_FAILED;
 	}
-	if (hc_reconnect_open(&e->hc, &hc_cfg, &s, err) != 0)
+	if (hc_reconnect_open(&e->hc, &hc_cfg, (fl & O_NONBLOCK) != 0, &s, err) != 0)
 		return HEAL_FAILED;
 	/* The session first, checked: then the program's write goes out on a
 	 * connection in the state the old one was in. */
 	if (session != NULL && hc_rebuild_session(s, session, hc_cfg.connect_timeout_ms, err) != 0) {
-		hc_close_reset(s);
+		hc_reconnect_discard(&s);
 		SV_COUNT(p, session_failures);
 		return HEAL_FAILED;
 	}
@@ -1169,7 +1163,7 @@ static enum heal_result heal(const struct seccomp_notif *req, struct sv_proc *p,
 	}
 	if (!sv.no_epoll_rearm && rearm_epoll(p, &q, e->hc.fd, old, s) != 0)
 		SV_LOG(HC_LOG_WARN, p, "fd %d: an epoll registration could not be carried over", e->hc.fd);
-	e->hc.ino = inode_of(s);
+	e->hc.ino = hc_socket_inode(s);
 	/* The program's bytes go on where they were: fed of them so far. */
 	if (getsockopt(s, IPPROTO_TCP, TCP_INFO, &ti, &tlen) == 0 && bytes_written(s, &ti, tlen, &total))
 		e->sent_off = total - e->fed;

@@ -158,8 +158,11 @@ static void check_config(const struct hc_config *c)
 	if (c->probe_after_ms > MS_MAX || c->min_idle_ms > MS_MAX || c->write_gap_ms > MS_MAX ||
 	    c->max_idle_ms > MS_MAX)
 		fail("milliseconds out of range", "");
-	if (c->connect_timeout_ms < 1 || c->connect_timeout_ms > 600000 || c->retries > 10)
-		fail("connect timeout or retries out of range", "");
+	if (c->connect_timeout_ms < 1 || c->connect_timeout_ms > 600000 || c->retries > 10 ||
+	    c->nonblock_connect_ms < 1 || c->nonblock_connect_ms > 600000)
+		fail("connect timeouts or retries out of range", "");
+	if (c->session_max > 1048576 || (c->heal != HC_HEAL_ALL && c->heal != HC_HEAL_KNOWN))
+		fail("session bound or heal policy out of range", "");
 	if ((c->unread != HC_UNREAD_KEEP && c->unread != HC_UNREAD_DISCARD) || c->log_level > HC_LOG_DEBUG)
 		fail("unread policy or log level out of range", "");
 	if (memchr(c->log_file, '\0', PATH_MAX) == NULL || memchr(c->stats_file, '\0', PATH_MAX) == NULL)

@@ -15,5 +15,6 @@ Suite *replay_suite(void);
 Suite *proto_suite(void);
 Suite *resp_suite(void);
 Suite *session_suite(void);
+Suite *reliability_suite(void);
 
 #endif

@@ -58,6 +58,7 @@ static void assert_defaults(const struct hc_config *c)
 	ck_assert_uint_eq(c->write_gap_ms, 1000);
 	ck_assert_uint_eq(c->max_idle_ms, 0);
 	ck_assert_uint_eq(c->connect_timeout_ms, 2000);
+	ck_assert_uint_eq(c->nonblock_connect_ms, 100);
 	ck_assert_uint_eq(c->retries, 2);
 	ck_assert_uint_eq(c->replay_max, 65536);
 	ck_assert_uint_eq(c->replay_wait_ms, 200);
@@ -130,6 +131,8 @@ static const struct {
 	{ "HALFCLOSE_WRITE_GAP_MS", offsetof(struct hc_config, write_gap_ms), "0", NULL, "86400000", "86400001" },
 	{ "HALFCLOSE_MAX_IDLE_MS", offsetof(struct hc_config, max_idle_ms), "0", NULL, "86400000", "86400001" },
 	{ "HALFCLOSE_CONNECT_TIMEOUT_MS", offsetof(struct hc_config, connect_timeout_ms), "1", "0", "600000",
+	  "600001" },
+	{ "HALFCLOSE_NONBLOCK_CONNECT_MS", offsetof(struct hc_config, nonblock_connect_ms), "1", "0", "600000",
 	  "600001" },
 	{ "HALFCLOSE_RETRIES", offsetof(struct hc_config, retries), "0", NULL, "10", "11" },
 	{ "HALFCLOSE_REPLAY_MAX", offsetof(struct hc_config, replay_max), "0", NULL, "16777216", "16777217" },

@@ -347,8 +347,7 @@ END_TEST
 START_TEST(shutdown_by_the_program_ends_management)
 {
 	struct scene s = scene_open();
-	ck_assert_int_eq(shutdown(s.fd, SHUT_RD), 0);
-	hc_on_shutdown(s.fd);
+	ck_assert_int_eq(hc_shutdown(s.fd, SHUT_RD), 0);
 	ck_assert(!hc_fd_managed(s.fd));
 	scene_close(&s);
 }
@@ -408,7 +407,7 @@ START_TEST(an_option_too_big_to_replay_ends_management)
 	struct scene s = scene_open();
 	unsigned char big[HC_OPT_MAX + 8];
 	memset(big, 0, sizeof big);
-	hc_on_setsockopt(s.fd, IPPROTO_IP, 4 /* IP_OPTIONS */, big, sizeof big);
+	hc_setsockopt(s.fd, IPPROTO_IP, 4 /* IP_OPTIONS */, big, sizeof big); /* refused or not: not replayable */
 	ck_assert(!hc_fd_managed(s.fd));
 	scene_close(&s);
 }
@@ -493,11 +492,10 @@ START_TEST(every_hook_preserves_errno)
 	} while (0)
 	KEEPS_ERRNO(hc_init());
 	KEEPS_ERRNO(hc_on_socket(fd, AF_INET, SOCK_STREAM, 0));
-	KEEPS_ERRNO(hc_on_setsockopt(fd, IPPROTO_TCP, 1, &one, sizeof one));
+	KEEPS_ERRNO(hc_setsockopt(fd, IPPROTO_TCP, 1, &one, sizeof one));
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
 	KEEPS_ERRNO(hc_on_connect(fd, (struct sockaddr *)&addr, sizeof addr, 0, 0));
-	KEEPS_ERRNO(hc_on_status_flags(fd, O_RDWR));
-	KEEPS_ERRNO(hc_on_nonblock(fd, false));
+	KEEPS_ERRNO(hc_fcntl_set(fcntl, fd, F_SETFL, O_RDWR));
 	struct iovec x = { "x", 1 };
 	struct hc_write w;
 	KEEPS_ERRNO(hc_before_write(fd, &w));
@@ -505,7 +503,7 @@ START_TEST(every_hook_preserves_errno)
 	KEEPS_ERRNO(hc_after_write(fd, &w, &x, 1, 1));
 	KEEPS_ERRNO(hc_after_read(fd, &x, 1, 0, 1));
 	KEEPS_ERRNO(hc_on_dup(fd, 1000));
-	KEEPS_ERRNO(hc_on_shutdown(fd));
+	KEEPS_ERRNO(hc_shutdown(fd, SHUT_RDWR));
 	KEEPS_ERRNO(hc_on_close_range(2000, 3000));
 	KEEPS_ERRNO(hc_on_close(fd));
 	KEEPS_ERRNO(hc_now_ns());
@@ -584,8 +582,7 @@ START_TEST(connect_after_af_unspec_is_recorded_afresh_and_heals_to_the_new_peer)
 	unspec.sa_family = AF_UNSPEC;
 	ck_assert_int_eq(connect(s.fd, &unspec, sizeof unspec), 0); /* dissolves the association */
 	hc_on_connect(s.fd, &unspec, sizeof unspec, 0, 0);
-	ck_assert_int_eq(fcntl(s.fd, F_SETFL, 0), 0);
-	hc_on_status_flags(s.fd, 0);
+	ck_assert_int_eq(hc_fcntl_set(fcntl, s.fd, F_SETFL, 0), 0);
 	app_connect_to(s.fd, (struct sockaddr *)&s.addr, sizeof s.addr);
 	ck_assert(hc_fd_managed(s.fd));
 	s.server = accept_within(s.listener);
@@ -655,8 +652,7 @@ START_TEST(unreplayable_option_set_before_connect_counts_as_passthrough)
 	s.fd = app_socket(SOCK_STREAM);
 	unsigned char opts[36]; /* more than HC_OPT_MAX bytes */
 	memset(opts, IPOPT_NOP, sizeof opts);
-	ck_assert_int_eq(setsockopt(s.fd, IPPROTO_IP, IP_OPTIONS, opts, sizeof opts), 0);
-	hc_on_setsockopt(s.fd, IPPROTO_IP, IP_OPTIONS, opts, sizeof opts);
+	ck_assert_int_eq(hc_setsockopt(s.fd, IPPROTO_IP, IP_OPTIONS, opts, sizeof opts), 0);
 	app_connect_to(s.fd, (struct sockaddr *)&s.addr, sizeof s.addr);
 	assert_passed_through(s.fd);
 	assert_stat(managed, 0);
@@ -673,8 +669,7 @@ START_TEST(socket_filter_option_is_never_replayed)
 	struct sock_filter accept_all[] = { BPF_STMT(BPF_RET | BPF_K, 0xffffffffu) };
 	struct sock_fprog prog = { .len = 1, .filter = accept_all };
 	ck_assert_uint_le(sizeof prog, HC_OPT_MAX);
-	ck_assert_int_eq(setsockopt(s.fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog), 0);
-	hc_on_setsockopt(s.fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog);
+	ck_assert_int_eq(hc_setsockopt(s.fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog), 0);
 	assert_passed_through(s.fd);
 	scene_serve_then_idle_out(&s);
 
@@ -1081,8 +1076,7 @@ START_TEST(nonblocking_read_after_a_replay_says_eagain_until_the_reply_comes)
 	struct scene s = scene_open();
 	char buf[16];
 
-	ck_assert_int_eq(fcntl(s.fd, F_SETFL, O_NONBLOCK), 0);
-	hc_on_status_flags(s.fd, O_NONBLOCK);
+	ck_assert_int_eq(hc_fcntl_set(fcntl, s.fd, F_SETFL, O_NONBLOCK), 0);
 	scene_race_the_close(&s, true);
 	errno = 0;
 	ck_assert_int_eq(app_read(s.fd, buf, sizeof buf), -1);
@@ -1136,8 +1130,7 @@ START_TEST(replayed_request_the_new_peer_read_then_dropped_is_not_resent)
 	struct scene s = scene_open();
 	char buf[16];
 
-	ck_assert_int_eq(fcntl(s.fd, F_SETFL, O_NONBLOCK), 0);
-	hc_on_status_flags(s.fd, O_NONBLOCK);
+	ck_assert_int_eq(hc_fcntl_set(fcntl, s.fd, F_SETFL, O_NONBLOCK), 0);
 	scene_race_the_close(&s, true);
 	ck_assert_int_eq(app_read(s.fd, buf, sizeof buf), -1); /* replayed: EAGAIN */
 	scene_accept_fresh(&s);

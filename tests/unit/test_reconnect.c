@@ -65,7 +65,7 @@ static struct scene scene_open(int how)
 	hc_table_lock();
 	s.c->peer.in = s.addr;
 	s.c->peer_len = sizeof s.addr;
-	s.c->status_flags = fcntl(s.fd, F_GETFL);
+	s.c->ino = hc_socket_inode(s.fd); /* what conn.c records at connect: the install checks it */
 	hc_conn_set_state(s.c, HC_CONN_MANAGED);
 	hc_table_unlock();
 
