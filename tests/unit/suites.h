@@ -12,5 +12,6 @@ Suite *log_suite(void);
 Suite *real_suite(void);
 Suite *conn_suite(void);
 Suite *replay_suite(void);
+Suite *page_suite(void);
 
 #endif
