@@ -83,11 +83,15 @@ $(BUILD)/tsan/libhalfclose.so: $(CORE_SRC) $(WRAP_SRC) $(SHIM_HDR) | $(BUILD)/ts
 
 # The launcher links the core it reuses under the supervisor (config, probe,
 # reconnect, log; real.c binds libc with dlsym(RTLD_NEXT) from an executable too).
-LAUNCHER_SRC := tools/halfclose.c tools/supervise.c tools/procfs.c
-LAUNCHER_HDR := tools/supervise.h tools/procfs.h
+LAUNCHER_SRC := tools/halfclose.c tools/supervise.c tools/procfs.c tools/stats.c tools/measure.c
+LAUNCHER_HDR := tools/supervise.h tools/procfs.h tools/commands.h
+# launcher-cc OUT LIBDIR: the launcher for a library installed in LIBDIR (an
+# absolute path; below PREFIX it is also found relative to the launcher).
+launcher-cc = $(CC) $(CFLAGS) -DHC_VERSION='"$(VERSION)"' -DHC_LIBDIR='"$(2)"' \
+    -DHC_LIBDIR_REL='"$(if $(filter $(PREFIX)/%,$(2)),$(patsubst $(PREFIX)/%,%,$(2)),lib)"' -Ishim -Itools -o $(1) \
+    $(LAUNCHER_SRC) $(CORE_SRC) $(LDHARDEN) -ldl -lpthread
 $(BUILD)/halfclose: $(LAUNCHER_SRC) $(LAUNCHER_HDR) $(CORE_SRC) $(SHIM_HDR) | $(BUILD)
-	$(CC) $(CFLAGS) -DHC_VERSION='"$(VERSION)"' -DHC_LIBDIR='"$(LIBDIR)"' -Ishim -Itools -o $@ \
-	    $(LAUNCHER_SRC) $(CORE_SRC) $(LDHARDEN) -ldl -lpthread
+	$(call launcher-cc,$@,$(LIBDIR))
 
 $(BUILD)/clients/%: tests/clients/%.c tests/clients/client.h | $(BUILD)/clients
 	$(CC) $(CFLAGS) -o $@ $<
@@ -270,8 +274,7 @@ bench:
 	HC_BUILD=$(abspath $(BUILD)) tools/bench.sh
 
 install: $(BUILD)/libhalfclose.so $(LAUNCHER_SRC) $(LAUNCHER_HDR)
-	$(CC) $(CFLAGS) -DHC_VERSION='"$(VERSION)"' -DHC_LIBDIR='"$(LIBDIR)"' -Ishim -Itools \
-	    -o $(BUILD)/halfclose.install $(LAUNCHER_SRC) $(CORE_SRC) $(LDHARDEN) -ldl -lpthread
+	$(call launcher-cc,$(BUILD)/halfclose.install,$(LIBDIR))
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR)
 	install -m 0644 $(BUILD)/libhalfclose.so $(DESTDIR)$(LIBDIR)/libhalfclose.so
 	install -m 0755 $(BUILD)/halfclose.install $(DESTDIR)$(BINDIR)/halfclose
