@@ -66,7 +66,7 @@ static void usage(FILE *out)
 		"  --replay-max BYTES      longest request kept for a replay; 0 = off  HALFCLOSE_REPLAY_MAX\n"
 		"  --replay-wait MS        bound on the wait for a replay's proof      HALFCLOSE_REPLAY_WAIT_MS\n"
 		"  --unread keep|discard   stale sockets with unread bytes             HALFCLOSE_UNREAD\n"
-		"  --heal all|known        heal which connections                      HALFCLOSE_HEAL\n"
+		"  --heal all|known        known: only HTTP/1.x, RESP, memcached text  HALFCLOSE_HEAL\n"
 		"  --session-max BYTES     session commands kept per connection        HALFCLOSE_SESSION_MAX\n"
 		"  --disable               load the library but pass everything through HALFCLOSE_DISABLE\n"
 		"  --test-no-epoll-rearm   for tests only: supervise, but leave a healed\n"
