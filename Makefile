@@ -38,7 +38,7 @@ DEPS := gcc make libc6-dev pkg-config uthash-dev check libsubunit-dev ncat socat
         libasan8 libubsan1 libtsan2 clang-14 libclang-rt-14-dev \
         redis-server redis-tools libhiredis-dev memcached nginx-light postgresql curl \
         python3-redis python3-urllib3 python3-pymemcache iptables libnetfilter-queue-dev golang-go \
-        dpkg-dev lintian mandoc man-db groff-base prometheus-node-exporter
+        dpkg-dev lintian mandoc man-db groff-base prometheus-node-exporter systemd python3-yaml
 # ... and what `make bench` needs on top.
 BENCH_DEPS := valgrind wrk
 

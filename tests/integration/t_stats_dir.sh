@@ -133,4 +133,18 @@ hc_run_shim other HALFCLOSE_STATS_DIR="$T/other" "$HC_CLIENTS/reqresp" "$HOST" "
 hc_assert_rc 0 reqresp
 hc_assert_count "$ERR" "refused: owned by another user" 1 "stderr"
 
+hc_section "the directory systemd makes (RuntimeDirectory=halfclose/myapp, User=nobody) is accepted"
+chmod 0711 "$T" # let nobody pass, as /run does
+mkdir -p -m 0755 "$T/run/halfclose/myapp"
+chown nobody "$T/run/halfclose/myapp"
+setpriv --reuid=nobody --regid=nogroup --clear-groups env LD_PRELOAD="$HC_PRELOAD" HALFCLOSE_STATS_DIR="$T/run/halfclose/myapp" \
+    "$HC_CLIENTS/reqresp" "$HOST" "$P" 2 1500 </dev/null >"$T/nobody.out" 2>"$T/nobody.err" &
+BG=$!
+hc_check "nobody's client has a live page there" hc_wait_for 5 page_get "$T/run/halfclose/myapp" "$BG" managed
+hc_check "owned by nobody" [ "$(stat -c %U "$T/run/halfclose/myapp/halfclose.$BG" 2>/dev/null)" = nobody ]
+wait "$BG"
+RC=$?
+hc_assert_rc 0 "reqresp as nobody"
+hc_check "nothing on its stderr" [ ! -s "$T/nobody.err" ]
+
 hc_finish
