@@ -191,13 +191,15 @@ void hc_page_remove(const char *dir, pid_t pid)
 
 /* ---- the library's own page ------------------------------------------- */
 
-static struct hc_page *own_page; /* written under the table lock or in a fork child */
-static bool own_tried;            /* this process tried to create its page */
+/* Written under the table lock or in a fork child; read at exit by any thread. */
+static struct hc_page *_Atomic own_page;
+static bool own_tried; /* this process tried to create its page (under the table lock) */
 
 static void remove_at_exit(void)
 {
 	int saved = errno;
-	if (own_page != NULL && own_page->pid == getpid())
+	struct hc_page *pg = atomic_load(&own_page);
+	if (pg != NULL && pg->pid == getpid())
 		hc_page_remove(hc_cfg.stats_dir, getpid());
 	errno = saved;
 }
@@ -225,14 +227,15 @@ static void live_create(void)
 		       hc_cfg.stats_dir, (int)self, strerror(errno));
 		return;
 	}
-	own_page = hc_page_create(hc_cfg.stats_dir, &o, why, sizeof(why));
-	if (own_page == NULL) {
+	struct hc_page *pg = hc_page_create(hc_cfg.stats_dir, &o, why, sizeof(why));
+	if (pg == NULL) {
 		hc_log(HC_LOG_WARN, "HALFCLOSE_STATS_DIR=\"%s\": %s; no live counters", hc_cfg.stats_dir, why);
 		return;
 	}
+	atomic_store(&own_page, pg);
 	/* Nothing was counted yet in this process (the first socket is still to
 	 * come), but what was is carried over rather than lost. */
-	struct hc_stats *live = hc_page_counters(own_page);
+	struct hc_stats *live = hc_page_counters(pg);
 	for (size_t i = 0; i < hc_stats_nkeys; i++)
 		((atomic_ulong *)live)[i] = atomic_load(&((atomic_ulong *)&hc_stats)[i]);
 	atomic_store_explicit(&hc_stats_live, live, memory_order_release);
@@ -252,15 +255,14 @@ void hc_live_ensure(void)
 void hc_live_fork_child(void)
 {
 	int saved = errno;
-	bool had_page = own_page != NULL;
+	struct hc_page *parents = atomic_exchange(&own_page, NULL);
 
 	/* The mapping the child inherited is the parent's file: not one more count there. */
 	atomic_store_explicit(&hc_stats_live, &hc_stats, memory_order_release);
 	hc_stats_reset();
-	hc_page_unmap(own_page);
-	own_page = NULL;
+	hc_page_unmap(parents);
 	own_tried = false;
-	if (had_page)
+	if (parents != NULL)
 		live_create();
 	errno = saved;
 }
