@@ -191,11 +191,18 @@ $(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(CORE_SRC) $(SHIM_HDR) | $(
 	$(CLANG) $(CFLAGS) -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    -Ishim -o $@ tests/fuzz/fuzz_config.c $(CORE_SRC) -ldl -lpthread
 
-# The supervisor's /proc and ELF parsers the same way (tools/procfs.c); the two
-# share FUZZ_SECONDS, 3/5 for the configuration, the rest for procfs.
+# The supervisor's /proc and ELF parsers the same way (tools/procfs.c); the
+# three share FUZZ_SECONDS: 2/5 for the configuration, 1/5 for procfs, the rest
+# for the protocol code.
 $(BUILD)/fuzz/fuzz_procfs: tests/fuzz/fuzz_procfs.c tools/procfs.c tools/procfs.h | $(BUILD)/fuzz
 	$(CLANG) $(CFLAGS) -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    -Itools -o $@ tests/fuzz/fuzz_procfs.c tools/procfs.c
+
+# The protocol code (shim/proto.c, shim/resp.c): a conversation cut into
+# writes and replies, every promise of resp.h checked.
+$(BUILD)/fuzz/fuzz_session: tests/fuzz/fuzz_session.c shim/proto.c shim/resp.c shim/proto.h shim/resp.h | $(BUILD)/fuzz
+	$(CLANG) $(CFLAGS) -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -Ishim -o $@ tests/fuzz/fuzz_session.c shim/proto.c shim/resp.c
 
 # run-fuzzer NAME SECONDS SEEDS OPTIONS: $(BUILD)/fuzz/fuzz_NAME from the seeds
 # in SEEDS (and what it found so far this run), its log in fuzz_NAME.log.
@@ -209,11 +216,13 @@ define run-fuzzer
 	grep -E '^(Done|stat::number_of_executed_units|stat::new_units_added)' $(BUILD)/fuzz/fuzz_$(1).log
 endef
 
-FUZZ_CONFIG_SECONDS = $(shell echo $$(( $(FUZZ_SECONDS) * 3 / 5 )))
-FUZZ_PROCFS_SECONDS = $(shell echo $$(( $(FUZZ_SECONDS) - $(FUZZ_SECONDS) * 3 / 5 )))
-fuzz: $(BUILD)/fuzz/fuzz_config $(BUILD)/fuzz/fuzz_procfs
+FUZZ_CONFIG_SECONDS = $(shell echo $$(( $(FUZZ_SECONDS) * 2 / 5 )))
+FUZZ_PROCFS_SECONDS = $(shell echo $$(( $(FUZZ_SECONDS) / 5 )))
+FUZZ_SESSION_SECONDS = $(shell echo $$(( $(FUZZ_SECONDS) - $(FUZZ_SECONDS) * 3 / 5 )))
+fuzz: $(BUILD)/fuzz/fuzz_config $(BUILD)/fuzz/fuzz_procfs $(BUILD)/fuzz/fuzz_session
 	$(call run-fuzzer,config,$(FUZZ_CONFIG_SECONDS),tests/fuzz/corpus,-max_len=8192 -dict=tests/fuzz/config.dict)
 	$(call run-fuzzer,procfs,$(FUZZ_PROCFS_SECONDS),tests/fuzz/corpus_procfs,-max_len=65536)
+	$(call run-fuzzer,session,$(FUZZ_SESSION_SECONDS),tests/fuzz/corpus_session,-max_len=4096 -dict=tests/fuzz/session.dict)
 
 # Real servers (redis, memcached, nginx, socat, ncat, PostgreSQL) and real clients.
 matrix: all $(BUILD)/matrix/hiredis_ping

@@ -11,17 +11,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "log.h"
+#include "clock.h"
 #include "page.h"
 #include "probe.h"
 #include "real.h"
+#include "rebuild.h"
 #include "reconnect.h"
 #include "replay.h"
+#include "session.h"
 #include "table.h"
 
 extern char **environ;
@@ -77,13 +81,6 @@ bool hc_active(void)
 {
 	hc_init();
 	return active;
-}
-
-uint64_t hc_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* Takes the table lock and returns fd's entry or NULL; *saved keeps errno. */
@@ -245,6 +242,7 @@ static void note_connect(struct hc_conn *c, const struct sockaddr *sa, socklen_t
 	c->wrote = false;
 	c->read_since_write = false;
 	c->ever_read = false;
+	c->proto = HC_PROTO_NONE; /* a new association is another conversation */
 	c->counted = false; /* a new association, after AF_UNSPEC, is another connection */
 	c->last_io_ns = hc_now_ns();
 	if (ret == 0)
@@ -380,14 +378,7 @@ void hc_on_dup(int oldfd, int newfd)
 static bool starts_tls_record(const struct iovec *iov, size_t iovcnt)
 {
 	unsigned char p[3];
-	size_t n = 0;
-
-	for (size_t i = 0; iov != NULL && i < iovcnt && n < sizeof(p); i++) {
-		const unsigned char *b = iov[i].iov_base;
-		/* A NULL base is the kernel's EFAULT to report, not ours to crash on. */
-		for (size_t k = 0; b != NULL && k < iov[i].iov_len && n < sizeof(p); k++)
-			p[n++] = b[k];
-	}
+	size_t n = hc_iov_head(iov, iovcnt, sizeof(p), p, sizeof(p));
 	return hc_tls_record_head(p, n);
 }
 
@@ -399,19 +390,56 @@ static bool connect_done(int fd)
 	return getpeername(fd, &peer.sa, &len) == 0;
 }
 
-/* Swaps in a fresh connection. Returns true on success, logging it; on failure
- * returns false and *err holds the cause. Caller holds the lock; it is let go
- * during the connect, and c (marked healing) stays as it was meanwhile. */
-static bool heal(struct hc_conn *c, const char *why, uint64_t quiet_ns, int *err)
+/* Leaves c alone for good because of what it carries (l, why: for the
+ * counters and the log): from now on it is the program's, exactly as
+ * without the library. Caller holds the lock. */
+static void leave(struct hc_conn *c, enum hc_leave l, const char *why)
 {
 	char addr[64];
+
+	switch (l) {
+	case HC_LEAVE_NONE:
+		return;
+	case HC_LEAVE_TLS:
+		HC_COUNT(tls_skipped);
+		break;
+	case HC_LEAVE_STATEFUL:
+		HC_COUNT(stateful_skipped);
+		break;
+	case HC_LEAVE_UNKNOWN:
+		HC_COUNT(unknown_skipped);
+		why = "an unrecognised protocol under HALFCLOSE_HEAL=known";
+		break;
+	case HC_LEAVE_NO_MEMORY:
+		HC_COUNT(passthrough);
+		break;
+	}
+	hc_log(HC_LOG_INFO, "fd %d %s %s; never swapped, left to the program", c->fd,
+	       hc_addr_format(&c->peer.sa, addr, sizeof(addr)), why);
+	hc_conn_set_state(c, HC_CONN_UNMANAGED);
+}
+
+/* Swaps in a fresh connection, with c's session rebuilt on it first. Returns
+ * true on success, logging it; on failure returns false and *err holds the
+ * cause (EPROTO: the session's replies were not what they must be). Caller
+ * holds the lock; it is let go during the connect, and c (marked healing)
+ * stays as it was meanwhile. */
+static bool heal(struct hc_conn *c, const char *why, uint64_t quiet_ns, int *err)
+{
+	char name[200];
 	uint64_t t0 = hc_now_ns(), took;
+	const struct hc_resp *session = hc_session_to_rebuild(c);
 	int s, r;
 
 	/* The connect can take up to the timeout and retries: other threads go on
 	 * meanwhile, and any of them that touches this fd waits for the heal. */
 	hc_table_heal_begin(c);
 	r = hc_reconnect_open(c, &hc_cfg, &s, err);
+	if (r == 0 && session != NULL && hc_rebuild_session(s, session, hc_cfg.connect_timeout_ms, err) != 0) {
+		hc_close_reset(s);
+		HC_COUNT(session_failures);
+		r = -1;
+	}
 	hc_table_heal_relock();
 	if (r == 0)
 		r = hc_reconnect_install(c, s, err);
@@ -419,11 +447,19 @@ static bool heal(struct hc_conn *c, const char *why, uint64_t quiet_ns, int *err
 	if (r != 0)
 		return false;
 	HC_COUNT(reconnects);
+	if (session != NULL)
+		HC_COUNT(session_rebuilds);
 	c->ino = socket_inode(c->fd);
 	took = hc_now_ns() - t0;
-	hc_log(HC_LOG_INFO, "fd %d %s %s after %llu ms idle; reconnected in %llu.%02llu ms", c->fd,
-	       hc_addr_format(&c->peer.sa, addr, sizeof(addr)), why, (unsigned long long)(quiet_ns / 1000000),
-	       (unsigned long long)(took / 1000000), (unsigned long long)(took % 1000000 / 10000));
+	if (session != NULL)
+		hc_log(HC_LOG_INFO, "fd %d %s %s after %llu ms idle; session rebuilt (%u commands), reconnected in "
+		       "%llu.%02llu ms", c->fd, hc_session_name(c, name, sizeof(name)), why,
+		       (unsigned long long)(quiet_ns / 1000000), hc_resp_record_count(session),
+		       (unsigned long long)(took / 1000000), (unsigned long long)(took % 1000000 / 10000));
+	else
+		hc_log(HC_LOG_INFO, "fd %d %s %s after %llu ms idle; reconnected in %llu.%02llu ms", c->fd,
+		       hc_session_name(c, name, sizeof(name)), why, (unsigned long long)(quiet_ns / 1000000),
+		       (unsigned long long)(took / 1000000), (unsigned long long)(took % 1000000 / 10000));
 	return true;
 }
 
@@ -431,12 +467,11 @@ static bool heal(struct hc_conn *c, const char *why, uint64_t quiet_ns, int *err
  * ones after it until the program reads. Returns HC_WRITE_FAIL. */
 static enum hc_write_action fail_stale(struct hc_conn *c, const char *why, uint64_t quiet_ns, const char *because)
 {
-	char addr[64];
+	char name[200];
 
 	HC_COUNT(reconnect_failures);
 	hc_log(HC_LOG_WARN, "fd %d %s %s after %llu ms idle; %s; write fails with EPIPE", c->fd,
-	       hc_addr_format(&c->peer.sa, addr, sizeof(addr)), why, (unsigned long long)(quiet_ns / 1000000),
-	       because);
+	       hc_session_name(c, name, sizeof(name)), why, (unsigned long long)(quiet_ns / 1000000), because);
 	hc_conn_set_state(c, HC_CONN_DEAD);
 	return HC_WRITE_FAIL;
 }
@@ -445,7 +480,7 @@ static enum hc_write_action fail_stale(struct hc_conn *c, const char *why, uint6
 static enum hc_write_action decide(struct hc_conn *c, uint64_t quiet_ns, bool reply_owed)
 {
 	const char *probe_why;
-	char why[64], addr[64], because[96];
+	char why[64], name[200], because[128];
 	enum hc_verdict v;
 	enum hc_action act;
 	bool healed;
@@ -473,8 +508,8 @@ static enum hc_write_action decide(struct hc_conn *c, uint64_t quiet_ns, bool re
 		if (heal(c, "retired (alive, idle past HALFCLOSE_MAX_IDLE_MS)", quiet_ns, &err))
 			HC_COUNT(retired);
 		else
-			hc_log(HC_LOG_INFO, "fd %d %s retirement failed (%s); keeping the old connection", c->fd,
-			       hc_addr_format(&c->peer.sa, addr, sizeof(addr)), strerror(err));
+			hc_log(HC_LOG_INFO, "fd %d %s retirement failed: %s; keeping the old connection", c->fd,
+			       hc_session_name(c, name, sizeof(name)), hc_heal_failure(err, because, sizeof(because)));
 		hc_swap_end(c->fd);
 		return HC_WRITE_PROCEED;
 	}
@@ -483,7 +518,7 @@ static enum hc_write_action decide(struct hc_conn *c, uint64_t quiet_ns, bool re
 	if (act == HC_ACT_LEAVE_UNREAD) {
 		HC_COUNT(unread_kept);
 		hc_log(HC_LOG_INFO, "fd %d %s %s with unread data; left to the program", c->fd,
-		       hc_addr_format(&c->peer.sa, addr, sizeof(addr)), why);
+		       hc_session_name(c, name, sizeof(name)), why);
 		hc_conn_set_state(c, HC_CONN_UNMANAGED);
 		return HC_WRITE_PROCEED;
 	}
@@ -497,19 +532,25 @@ static enum hc_write_action decide(struct hc_conn *c, uint64_t quiet_ns, bool re
 		return fail_stale(c, why, quiet_ns, "another thread is reading it");
 	healed = heal(c, why, quiet_ns, &err);
 	hc_swap_end(c->fd);
-	if (!healed) {
-		snprintf(because, sizeof(because), "reconnect failed (%s)", strerror(err));
-		return fail_stale(c, why, quiet_ns, because);
-	}
+	if (!healed)
+		return fail_stale(c, why, quiet_ns, hc_heal_failure(err, because, sizeof(because)));
 	return HC_WRITE_PROCEED;
 }
 
-/* The boundary decision and bookkeeping for a write on c. Caller holds the lock. */
-static enum hc_write_action note_write(struct hc_conn *c, const struct iovec *iov, size_t iovcnt)
+/* Bytes the server sent that nobody has read yet. One ioctl. */
+static bool unread_bytes(int fd)
+{
+	int unread = 0;
+	return HC_REAL(ioctl)(fd, FIONREAD, &unread) == 0 && unread > 0;
+}
+
+/* The boundary decision and bookkeeping for a write on c; fills *w. Caller holds the lock. */
+static enum hc_write_action note_write(struct hc_conn *c, const struct iovec *iov, size_t iovcnt, struct hc_write *w)
 {
 	enum hc_write_action act = HC_WRITE_PROCEED;
+	const char *why = "";
 	uint64_t now, quiet;
-	bool after_read, boundary;
+	bool after_read, boundary, swappable;
 
 	if (c->state == HC_CONN_DEAD) {
 		if (socket_inode(c->fd) == c->ino)
@@ -524,6 +565,20 @@ static enum hc_write_action note_write(struct hc_conn *c, const struct iovec *io
 	}
 	if (c->state != HC_CONN_MANAGED)
 		return HC_WRITE_PROCEED;
+	if (!c->wrote && c->ever_read) {
+		/* The program read a greeting: on a new connection the new one
+		 * would be read as the reply to its request. */
+		c->proto = HC_PROTO_SERVER_FIRST;
+		leave(c, HC_LEAVE_STATEFUL, "the server spoke first");
+		return HC_WRITE_PROCEED;
+	}
+	/* Bytes already there that the program has not read (a greeting, or a
+	 * goodbye): this first write may still heal, for a new connection's
+	 * greeting is as unread as the old one's; but after it the connection
+	 * is a server-first one, left alone (hc_session_wrote). One ioctl, at
+	 * the first write only. */
+	if (!c->wrote && unread_bytes(c->fd))
+		c->proto = HC_PROTO_SERVER_FIRST;
 	now = hc_now_ns();
 	quiet = now - c->last_io_ns;
 	after_read = !c->wrote || c->read_since_write;
@@ -531,11 +586,15 @@ static enum hc_write_action note_write(struct hc_conn *c, const struct iovec *io
 	if (boundary && starts_tls_record(iov, iovcnt)) {
 		/* TLS state lives in the program (from the first write, or after a
 		 * STARTTLS): a new TCP connection under it is garbage. */
-		HC_COUNT(tls_skipped);
-		hc_conn_set_state(c, HC_CONN_UNMANAGED);
+		leave(c, HC_LEAVE_TLS, "a TLS record");
 		return HC_WRITE_PROCEED;
 	}
-	if (boundary && quiet >= (uint64_t)hc_cfg.probe_after_ms * 1000000u) {
+	/* A session that is half way through something (a MULTI, a reply to
+	 * SELECT still to come) cannot be moved: the write goes out untouched. */
+	swappable = hc_session_swappable(c, &why);
+	if (boundary && !swappable)
+		hc_log(HC_LOG_DEBUG, "fd %d not probed: %s", c->fd, why);
+	if (boundary && swappable && quiet >= (uint64_t)hc_cfg.probe_after_ms * 1000000u) {
 		act = decide(c, quiet, !after_read && c->ever_read);
 		if (c->state != HC_CONN_MANAGED)
 			return act;
@@ -545,56 +604,67 @@ static enum hc_write_action note_write(struct hc_conn *c, const struct iovec *io
 	 * after `write A, write B, read`, B's reply may still be owed. A write
 	 * after a quiet gap but no read is part of what is kept so far: its
 	 * verdict then covers the earlier request too. */
-	if (after_read && hc_cfg.replay_max > 0 && quiet >= (uint64_t)hc_cfg.min_idle_ms * 1000000u)
+	if (after_read && swappable && hc_cfg.replay_max > 0 && quiet >= (uint64_t)hc_cfg.min_idle_ms * 1000000u)
 		hc_request_begin(c);
 	else if (after_read)
 		hc_request_forget(c);
 	if (act == HC_WRITE_PROCEED && c->req_open)
 		act = HC_WRITE_RECORD;
+	w->look = hc_session_needs_bytes(c, boundary);
+	w->boundary = boundary;
+	w->reads = c->reads;
 	c->wrote = true;
 	c->read_since_write = false;
 	c->last_io_ns = now;
 	return act;
 }
 
-enum hc_write_action hc_before_write(int fd, const struct iovec *iov, size_t iovcnt)
+enum hc_write_action hc_before_write(int fd, const struct iovec *iov, size_t iovcnt, struct hc_write *w)
 {
-	enum hc_write_action act = HC_WRITE_PROCEED;
 	int saved;
 	struct hc_conn *c = conn_lock(fd, &saved);
 
+	*w = (struct hc_write){ .act = HC_WRITE_PROCEED };
 	if (c != NULL)
-		act = note_write(c, iov, iovcnt);
+		w->act = note_write(c, iov, iovcnt, w);
 	conn_unlock(saved);
-	return act;
+	return w->act;
 }
 
-void hc_after_write(int fd, enum hc_write_action act, const struct iovec *iov, size_t iovcnt, ssize_t ret)
+void hc_after_write(int fd, const struct hc_write *w, const struct iovec *iov, size_t iovcnt, ssize_t ret)
 {
 	int saved;
 	struct hc_conn *c;
 
-	if (ret >= 0 ? act != HC_WRITE_RECORD || ret == 0 : errno != EPIPE && errno != ECONNRESET)
+	if (ret > 0 ? w->act != HC_WRITE_RECORD && !w->look : ret == 0 || (errno != EPIPE && errno != ECONNRESET))
 		return;
 	c = conn_lock(fd, &saved);
-	if (c != NULL && ret > 0)
-		hc_request_append(c, iov, iovcnt, (size_t)ret, hc_cfg.replay_max);
-	else if (c != NULL && c->state == HC_CONN_MANAGED)
+	if (c != NULL && ret > 0) {
+		const char *why;
+		if (w->act == HC_WRITE_RECORD)
+			hc_request_append(c, iov, iovcnt, (size_t)ret, hc_cfg.replay_max);
+		struct hc_written how = { .boundary = w->boundary, .reads_between = c->reads != w->reads,
+					  .sees_reads = true };
+		if (w->look && c->state == HC_CONN_MANAGED)
+			leave(c, hc_session_wrote(c, &hc_cfg, &how, iov, iovcnt, (size_t)ret, &why), why);
+	} else if (c != NULL && c->state == HC_CONN_MANAGED) {
 		/* The program has now seen the connection fail: its move. */
 		hc_conn_set_state(c, HC_CONN_UNMANAGED);
+	}
 	conn_unlock(saved);
 }
 
 /* After a read on c returned EOF or a reset (read_err, 0 for EOF) before any
  * reply to the request kept in c: resends it on a new connection installed at
- * c->fd if the peer provably never received it. Returns true if it did. The
- * caller holds the lock and is the thread reading c->fd; the lock is let go
- * while the kernel is asked and the new connection made, and c (healing)
- * stays as it was meanwhile. */
+ * c->fd if the peer provably never received it, c's session rebuilt there
+ * first. Returns true if it did. The caller holds the lock and is the thread
+ * reading c->fd; the lock is let go while the kernel is asked and the new
+ * connection made, and c (healing) stays as it was meanwhile. */
 static bool replay(struct hc_conn *c, int read_err)
 {
-	char addr[64];
+	char name[200], because[128];
 	uint64_t t0 = hc_now_ns(), took;
+	const struct hc_resp *session = hc_session_to_rebuild(c);
 	enum hc_delivery d;
 	int s = -1, r = -1, err = 0;
 
@@ -611,51 +681,65 @@ static bool replay(struct hc_conn *c, int read_err)
 		 * All of it or a reset: a prefix must not reach the server alone,
 		 * where a part of a pipeline would run and then run again when
 		 * the program, told of the close, retries. */
-		err = hc_send_whole(s, c->req, c->req_len);
-		if (err == 0) {
+		if (session != NULL && hc_rebuild_session(s, session, hc_cfg.connect_timeout_ms, &err) != 0)
+			HC_COUNT(session_failures);
+		else
+			err = hc_send_whole(s, c->req, c->req_len);
+		if (err == 0)
 			r = 0;
-		} else {
-			struct linger rst = { 1, 0 };
-			HC_REAL(setsockopt)(s, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
-			HC_REAL(close)(s);
-		}
+		else
+			hc_close_reset(s);
 	}
 	hc_table_heal_relock();
 	if (r == 0)
 		r = hc_reconnect_install(c, s, &err);
 	hc_table_heal_end(c);
 	hc_swap_end(c->fd);
-	hc_addr_format(&c->peer.sa, addr, sizeof(addr));
+	hc_session_name(c, name, sizeof(name));
 	if (d != HC_NEVER_DELIVERED) {
-		hc_log(HC_LOG_INFO, "fd %d %s %s before any reply to a %u-byte request: %s, not replayed", c->fd, addr,
+		hc_log(HC_LOG_INFO, "fd %d %s %s before any reply to a %u-byte request: %s, not replayed", c->fd, name,
 		       read_err ? strerror(read_err) : "EOF", c->req_len, hc_delivery_name(d));
 		return false;
 	}
 	if (r != 0) {
 		HC_COUNT(reconnect_failures);
-		hc_log(HC_LOG_WARN, "fd %d %s request never delivered; replay failed (%s); the read reports the close",
-		       c->fd, addr, strerror(err));
+		hc_log(HC_LOG_WARN, "fd %d %s request never delivered; replay failed: %s; the read reports the close",
+		       c->fd, name, hc_heal_failure(err, because, sizeof(because)));
 		return false;
 	}
 	HC_COUNT(reconnects);
 	HC_COUNT(replays);
+	if (session != NULL)
+		HC_COUNT(session_rebuilds);
 	c->ino = socket_inode(c->fd);
 	c->replayed = true;
 	c->read_since_write = false;
 	c->last_io_ns = hc_now_ns();
 	took = c->last_io_ns - t0;
 	hc_log(HC_LOG_INFO, "fd %d %s %s before any reply: the %u-byte request was never delivered (reset); "
-	       "resent on a new connection in %llu.%02llu ms", c->fd, addr, read_err ? strerror(read_err) : "EOF",
-	       c->req_len, (unsigned long long)(took / 1000000), (unsigned long long)(took % 1000000 / 10000));
+	       "resent on a new connection%s in %llu.%02llu ms", c->fd, name, read_err ? strerror(read_err) : "EOF",
+	       c->req_len, session != NULL ? " after its session was rebuilt" : "",
+	       (unsigned long long)(took / 1000000), (unsigned long long)(took % 1000000 / 10000));
 	return true;
 }
 
-enum hc_read_action hc_after_read(int fd, size_t requested, ssize_t ret)
+static size_t iov_total(const struct iovec *iov, size_t cnt)
+{
+	size_t total = 0;
+	for (size_t i = 0; iov != NULL && i < cnt; i++)
+		total += iov[i].iov_len;
+	return total;
+}
+
+enum hc_read_action hc_after_read(int fd, const struct iovec *iov, size_t iovcnt, int flags, ssize_t ret)
 {
 	enum hc_read_action act = HC_READ_DONE;
 	int saved, read_err = ret < 0 ? errno : 0;
 	struct hc_conn *c;
-	bool eof = (ret == 0 && requested > 0) ||
+	const char *why;
+	/* 0 is EOF only if bytes were asked for; the iovecs are walked only
+	 * then, after the kernel took them. */
+	bool eof = (ret == 0 && iov_total(iov, iovcnt) > 0) ||
 		   (ret < 0 && (errno == ECONNRESET || errno == EPIPE || errno == ETIMEDOUT));
 
 	if (ret < 0 && !eof)
@@ -673,7 +757,10 @@ enum hc_read_action hc_after_read(int fd, size_t requested, ssize_t ret)
 		hc_request_forget(c); /* the reply has begun: the request was delivered */
 		c->read_since_write = true;
 		c->ever_read = true;
+		c->reads++;
 		c->last_io_ns = hc_now_ns();
+		if (c->state == HC_CONN_MANAGED)
+			leave(c, hc_session_read(c, iov, iovcnt, (size_t)ret, flags, &why), why);
 	}
 	conn_unlock(saved);
 	return act;

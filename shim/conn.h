@@ -18,9 +18,6 @@ void hc_init(void);
 /* True once hc_init() found a valid configuration that does not disable us. */
 bool hc_active(void);
 
-/* Monotonic clock in nanoseconds (vDSO: no system call). */
-uint64_t hc_now_ns(void);
-
 void hc_on_socket(int fd, int domain, int type, int protocol);
 /* fd was just created by a call other than a TCP socket() (accept, accept4,
  * epoll_create[1], a socket we do not manage): forget whatever a close we
@@ -53,25 +50,38 @@ enum hc_write_action {
 	HC_WRITE_FAIL,    /* return -1 with errno EPIPE, send nothing */
 };
 
-/* Called before a write-family call on a managed fd, with what is about to be
- * written (read only at boundaries, for TLS detection; NULL bases tolerated).
- * Decides boundary, probes, heals, starts keeping a replayable request. */
-enum hc_write_action hc_before_write(int fd, const struct iovec *iov, size_t iovcnt);
+/* What hc_before_write decided for one write-family call, for hc_after_write. */
+struct hc_write {
+	enum hc_write_action act;
+	bool look;      /* the bytes written are to be seen (the class, a session, a request head) */
+	bool boundary;  /* the write starts a request */
+	uint32_t reads; /* the connection's count of reads when the write was decided */
+};
 
-/* After that write-family call returned ret (errno = its error), with the
- * action hc_before_write gave and the bytes it was given (iov may be NULL
- * where the bytes cannot be kept: the request is then not replayable). */
-void hc_after_write(int fd, enum hc_write_action act, const struct iovec *iov, size_t iovcnt, ssize_t ret);
+/* Called before a write-family call on a managed fd, with what is about to be
+ * written (its first bytes read only at boundaries, for TLS detection; NULL
+ * bases tolerated). Decides boundary, probes, heals (rebuilding a session),
+ * starts keeping a replayable request. Fills *w; returns w->act. */
+enum hc_write_action hc_before_write(int fd, const struct iovec *iov, size_t iovcnt, struct hc_write *w);
+
+/* After that write-family call returned ret (errno = its error), with what
+ * hc_before_write decided and the bytes it was given (iov may be NULL where
+ * the bytes cannot be seen: the request is then not replayable, and a
+ * connection whose class or session depends on them is left alone). Only
+ * the ret bytes the kernel took are looked at. */
+void hc_after_write(int fd, const struct hc_write *w, const struct iovec *iov, size_t iovcnt, ssize_t ret);
 
 enum hc_read_action {
 	HC_READ_DONE,  /* return what the read returned */
 	HC_READ_AGAIN, /* the request was replayed on a new connection: read again */
 };
 
-/* After a read-family call on a managed fd: requested bytes, the result
- * (errno = its error). An EOF or reset before any reply to a request the peer
- * provably never received resends it on a new connection at fd, and says to
- * read again (once per request). */
-enum hc_read_action hc_after_read(int fd, size_t requested, ssize_t ret);
+/* After a read-family call on a managed fd: the buffers it was given (iov,
+ * iovcnt; NULL where they cannot be seen), its recv flags, the result
+ * (errno = its error). Only the ret bytes the kernel filled are looked at,
+ * and only while a session reply is awaited. An EOF or reset before any
+ * reply to a request the peer provably never received resends it on a new
+ * connection at fd, and says to read again (once per request). */
+enum hc_read_action hc_after_read(int fd, const struct iovec *iov, size_t iovcnt, int flags, ssize_t ret);
 
 #endif

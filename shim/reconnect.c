@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "conn.h"
+#include "clock.h"
 #include "real.h"
 
 bool hc_option_holds_a_reference(int level, int name)
@@ -136,6 +136,16 @@ int hc_reconnect_install(const struct hc_conn *c, int s, int *err)
 	*err = e;
 	errno = saved;
 	return e == 0 ? 0 : -1;
+}
+
+void hc_close_reset(int s)
+{
+	int saved = errno;
+	struct linger rst = { 1, 0 };
+
+	HC_REAL(setsockopt)(s, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
+	HC_REAL(close)(s);
+	errno = saved;
 }
 
 int hc_reconnect(const struct hc_conn *c, const struct hc_config *cfg, int *err)

@@ -25,6 +25,11 @@ int hc_reconnect_open(const struct hc_conn *c, const struct hc_config *cfg, int 
  * Preserves errno. */
 int hc_reconnect_install(const struct hc_conn *c, int s, int *err);
 
+/* Closes s with a reset (SO_LINGER 0), not a FIN: the server must not take
+ * what it was sent for a request to finish (half a session, part of a
+ * replayed request). Preserves errno. */
+void hc_close_reset(int s);
+
 /* True for options whose value points into the program's memory or names
  * another fd (socket filters): a replay would pass a stale pointer or fd. */
 bool hc_option_holds_a_reference(int level, int name);

@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "conn.h"
+#include "clock.h"
 #include "real.h"
 
 /* The first size of a request buffer, and the most it keeps between

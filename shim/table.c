@@ -37,8 +37,20 @@ struct hc_conn *hc_table_find(int fd)
 	return c;
 }
 
+void hc_conn_forget_proto(struct hc_conn *c)
+{
+	if (c->proto == HC_PROTO_RESP && c->ps.resp != NULL) {
+		hc_resp_free(c->ps.resp);
+		free(c->ps.resp);
+	} else if (c->proto == HC_PROTO_HTTP1) {
+		free(c->ps.http);
+	}
+	c->ps.resp = NULL;
+}
+
 static void conn_free(struct hc_conn *c)
 {
+	hc_conn_forget_proto(c);
 	HASH_DEL(table, c);
 	bit_set(hc_managed_bits, c->fd, false);
 	bit_set(hc_known_bits, c->fd, false);
@@ -129,8 +141,10 @@ void hc_table_remove_range(unsigned first, unsigned last)
 void hc_conn_set_state(struct hc_conn *c, enum hc_conn_state state)
 {
 	c->state = state;
-	if (state != HC_CONN_MANAGED)
+	if (state != HC_CONN_MANAGED) {
 		hc_request_forget(c);
+		hc_conn_forget_proto(c);
+	}
 	bit_set(hc_managed_bits, c->fd,
 		state == HC_CONN_CONNECTING || state == HC_CONN_MANAGED || state == HC_CONN_DEAD);
 }

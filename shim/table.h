@@ -10,6 +10,9 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include "proto.h"
+#include "resp.h"
+
 /* The keys are fds: small, dense integers. The fd itself spreads them over
  * uthash's power-of-two buckets perfectly (consecutive fds, consecutive
  * buckets) and costs nothing, where uthash's default (Jenkins) hash costs
@@ -68,12 +71,18 @@ struct hc_conn {
 	bool replayed;         /* that request was resent once already */
 	unsigned char nopts;
 	unsigned char nregs;
+	uint8_t proto;                /* enum hc_proto: the class, from the first write on */
+	uint32_t reads;               /* reads that returned bytes (a write's look at them knows if one came between) */
 	socklen_t peer_len, bind_len; /* bind_len 0 = no explicit bind */
 	uint64_t last_io_ns;          /* last read or write by the program, or connect */
 	uint64_t ino;                 /* the socket's inode at connect: is fd still that socket? */
 	struct hc_sockopt *opts;      /* nopts entries, in the order first set */
 	struct hc_epoll_reg *regs;    /* nregs entries */
 	unsigned char *req;           /* the request's bytes (req_len of req_cap), while req_open */
+	union {                       /* what the class needs, while MANAGED (else NULL) */
+		struct hc_resp *resp;     /* HC_PROTO_RESP: the session */
+		struct hc_http_scan *http; /* HC_PROTO_HTTP1: the request head being written */
+	} ps;
 	uint32_t req_len, req_cap;
 	union hc_sockaddr peer;
 	union hc_sockaddr bound;
@@ -198,8 +207,14 @@ bool hc_table_any_known(unsigned first, unsigned last);
 void hc_table_remove_range(unsigned first, unsigned last);
 
 /* Moves c to state, keeping the managed bit in step; a connection no longer
- * MANAGED keeps no request for a replay. Caller holds the lock. */
+ * MANAGED keeps no request for a replay and no session (wiped). Caller holds
+ * the lock. */
 void hc_conn_set_state(struct hc_conn *c, enum hc_conn_state state);
+
+/* Frees what c's class kept (its RESP session, wiped: it may hold a
+ * password; its HTTP head scan). No lock needed for an entry only the
+ * caller sees (the supervisor's). */
+void hc_conn_forget_proto(struct hc_conn *c);
 
 /* Records a successful setsockopt for replay; an option whose value is too big
  * marks the connection unreplayable. Returns 0, -1 if out of memory. Caller

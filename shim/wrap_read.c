@@ -1,9 +1,8 @@
 /* wrap_read.c - interposed read family, fortified variants included: a read
  * marks a request boundary; EOF or a reset seen by the program ends management,
  * unless the request was replayed on a new connection: then the read is made
- * again there.
- * The size asked for matters only when 0 came back (EOF or an empty read), so
- * the program's iovecs are only walked then, after the kernel accepted them.
+ * again there. While a RESP session command's reply is awaited, the core
+ * looks at the bytes read (hc_after_read), only those the kernel filled.
  * Each read of a managed fd is counted while it runs and until what it returned
  * is recorded (hc_read_begin/end): a swap never happens under it. */
 #define _GNU_SOURCE
@@ -11,6 +10,33 @@
 #include <unistd.h>
 
 #include "wrap.h"
+
+/* One read-family call, as the program made it. */
+struct read_call {
+	enum { R_READ, R_READ_CHK, R_READV, R_RECVFROM, R_RECV_CHK, R_RECVFROM_CHK, R_RECVMSG } kind;
+	int fd, flags, cnt;
+	void *buf;
+	size_t n, buflen;
+	struct sockaddr *from;
+	socklen_t *fromlen;
+	const struct iovec *iov;
+	struct msghdr *msg;
+};
+
+static ssize_t real_read(const struct read_call *r)
+{
+	switch (r->kind) {
+	case R_READ: return HC_REAL(read)(r->fd, r->buf, r->n);
+	case R_READ_CHK: return HC_REAL(read_chk)(r->fd, r->buf, r->n, r->buflen);
+	case R_READV: return HC_REAL(readv)(r->fd, r->iov, r->cnt);
+	case R_RECVFROM: return HC_REAL(recvfrom)(r->fd, r->buf, r->n, r->flags, r->from, r->fromlen);
+	case R_RECV_CHK: return HC_REAL(recv_chk)(r->fd, r->buf, r->n, r->buflen, r->flags);
+	case R_RECVFROM_CHK:
+		return HC_REAL(recvfrom_chk)(r->fd, r->buf, r->n, r->buflen, r->flags, r->from, r->fromlen);
+	case R_RECVMSG: return HC_REAL(recvmsg)(r->fd, r->msg, r->flags);
+	}
+	return -1;
+}
 
 /* Ends the count of a managed read however the read ends: by returning, or by
  * the thread being cancelled inside it (the library is built with
@@ -20,168 +46,95 @@ static void read_end(const int *fd)
 	hc_read_end(*fd);
 }
 
-static size_t iov_total(const struct iovec *iov, size_t cnt)
+/* The read r on a managed fd: counted, told to the core, made again after a
+ * replay with the errno it started with. */
+static HC_COLD ssize_t managed_read(const struct read_call *r)
 {
-	size_t total = 0;
-	for (size_t i = 0; i < cnt; i++)
-		total += iov[i].iov_len;
-	return total;
-}
-
-static HC_COLD ssize_t managed_read(int fd, void *buf, size_t n)
-{
-	int counted __attribute__((cleanup(read_end))) = fd;
+	int counted __attribute__((cleanup(read_end))) = r->fd;
 	int entry_errno = errno;
+	struct iovec one = { r->buf, r->n };
+	const struct iovec *iov = &one;
+	size_t cnt = 1;
 	ssize_t ret;
 
-	hc_read_begin(fd);
+	if (r->kind == R_READV) {
+		iov = r->iov;
+		cnt = r->cnt > 0 ? (size_t)r->cnt : 0;
+	}
+	hc_read_begin(r->fd);
 	do {
 		errno = entry_errno; /* a read made again after a replay starts as the first did */
-		ret = HC_REAL(read)(fd, buf, n);
-	} while (hc_after_read(fd, n, ret) == HC_READ_AGAIN);
+		ret = real_read(r);
+		/* msg is looked into only once the kernel has accepted it: a bad
+		 * pointer is its EFAULT to report. */
+		if (r->kind == R_RECVMSG) {
+			iov = ret >= 0 ? r->msg->msg_iov : NULL;
+			cnt = ret >= 0 ? r->msg->msg_iovlen : 0;
+		}
+	} while (hc_after_read(r->fd, iov, cnt, r->flags, ret) == HC_READ_AGAIN);
 	return ret;
 }
 
 HC_EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
 	if (hc_fd_managed(fd))
-		return managed_read(fd, buf, n);
+		return managed_read(&(struct read_call){ .kind = R_READ, .fd = fd, .buf = buf, .n = n });
 	return HC_REAL(read)(fd, buf, n);
-}
-
-static HC_COLD ssize_t managed_read_chk(int fd, void *buf, size_t n, size_t buflen)
-{
-	int counted __attribute__((cleanup(read_end))) = fd;
-	int entry_errno = errno;
-	ssize_t ret;
-
-	hc_read_begin(fd);
-	do {
-		errno = entry_errno;
-		ret = HC_REAL(read_chk)(fd, buf, n, buflen);
-	} while (hc_after_read(fd, n, ret) == HC_READ_AGAIN);
-	return ret;
 }
 
 HC_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 {
 	if (hc_fd_managed(fd))
-		return managed_read_chk(fd, buf, n, buflen);
+		return managed_read(
+			&(struct read_call){ .kind = R_READ_CHK, .fd = fd, .buf = buf, .n = n, .buflen = buflen });
 	return HC_REAL(read_chk)(fd, buf, n, buflen);
-}
-
-static HC_COLD ssize_t managed_readv(int fd, const struct iovec *iov, int cnt)
-{
-	int counted __attribute__((cleanup(read_end))) = fd;
-	int entry_errno = errno;
-	ssize_t ret;
-
-	hc_read_begin(fd);
-	do {
-		errno = entry_errno;
-		ret = HC_REAL(readv)(fd, iov, cnt);
-	} while (hc_after_read(fd, ret == 0 && cnt > 0 ? iov_total(iov, (size_t)cnt) : 0, ret) == HC_READ_AGAIN);
-	return ret;
 }
 
 HC_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
 	if (hc_fd_managed(fd))
-		return managed_readv(fd, iov, cnt);
+		return managed_read(&(struct read_call){ .kind = R_READV, .fd = fd, .iov = iov, .cnt = cnt });
 	return HC_REAL(readv)(fd, iov, cnt);
 }
 
-/* recv and __recv_chk share this: recv is recvfrom without an address. */
-static HC_COLD ssize_t managed_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from,
-				     socklen_t *fromlen)
-{
-	int counted __attribute__((cleanup(read_end))) = fd;
-	int entry_errno = errno;
-	ssize_t ret;
-
-	hc_read_begin(fd);
-	do {
-		errno = entry_errno;
-		ret = HC_REAL(recvfrom)(fd, buf, n, flags, from, fromlen);
-	} while (hc_after_read(fd, n, ret) == HC_READ_AGAIN);
-	return ret;
-}
-
+/* recv is recvfrom without an address. */
 HC_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
 	if (hc_fd_managed(fd))
-		return managed_recvfrom(fd, buf, n, flags, NULL, NULL);
+		return managed_read(
+			&(struct read_call){ .kind = R_RECVFROM, .fd = fd, .buf = buf, .n = n, .flags = flags });
 	return HC_REAL(recv)(fd, buf, n, flags);
 }
 
 HC_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from, socklen_t *fromlen)
 {
 	if (hc_fd_managed(fd))
-		return managed_recvfrom(fd, buf, n, flags, from, fromlen);
+		return managed_read(&(struct read_call){ .kind = R_RECVFROM, .fd = fd, .buf = buf, .n = n,
+							 .flags = flags, .from = from, .fromlen = fromlen });
 	return HC_REAL(recvfrom)(fd, buf, n, flags, from, fromlen);
-}
-
-static HC_COLD ssize_t managed_recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
-{
-	int counted __attribute__((cleanup(read_end))) = fd;
-	int entry_errno = errno;
-	ssize_t ret;
-
-	hc_read_begin(fd);
-	do {
-		errno = entry_errno;
-		ret = HC_REAL(recv_chk)(fd, buf, n, buflen, flags);
-	} while (hc_after_read(fd, n, ret) == HC_READ_AGAIN);
-	return ret;
 }
 
 HC_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 {
 	if (hc_fd_managed(fd))
-		return managed_recv_chk(fd, buf, n, buflen, flags);
+		return managed_read(&(struct read_call){ .kind = R_RECV_CHK, .fd = fd, .buf = buf, .n = n,
+							 .buflen = buflen, .flags = flags });
 	return HC_REAL(recv_chk)(fd, buf, n, buflen, flags);
-}
-
-static HC_COLD ssize_t managed_recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
-					 struct sockaddr *from, socklen_t *fromlen)
-{
-	int counted __attribute__((cleanup(read_end))) = fd;
-	int entry_errno = errno;
-	ssize_t ret;
-
-	hc_read_begin(fd);
-	do {
-		errno = entry_errno;
-		ret = HC_REAL(recvfrom_chk)(fd, buf, n, buflen, flags, from, fromlen);
-	} while (hc_after_read(fd, n, ret) == HC_READ_AGAIN);
-	return ret;
 }
 
 HC_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *from,
 				 socklen_t *fromlen)
 {
 	if (hc_fd_managed(fd))
-		return managed_recvfrom_chk(fd, buf, n, buflen, flags, from, fromlen);
+		return managed_read(&(struct read_call){ .kind = R_RECVFROM_CHK, .fd = fd, .buf = buf, .n = n,
+							 .buflen = buflen, .flags = flags, .from = from,
+							 .fromlen = fromlen });
 	return HC_REAL(recvfrom_chk)(fd, buf, n, buflen, flags, from, fromlen);
-}
-
-static HC_COLD ssize_t managed_recvmsg(int fd, struct msghdr *msg, int flags)
-{
-	int counted __attribute__((cleanup(read_end))) = fd;
-	int entry_errno = errno;
-	ssize_t ret;
-
-	hc_read_begin(fd);
-	do {
-		errno = entry_errno;
-		ret = HC_REAL(recvmsg)(fd, msg, flags);
-	} while (hc_after_read(fd, ret == 0 ? iov_total(msg->msg_iov, msg->msg_iovlen) : 0, ret) == HC_READ_AGAIN);
-	return ret;
 }
 
 HC_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	if (hc_fd_managed(fd))
-		return managed_recvmsg(fd, msg, flags);
+		return managed_read(&(struct read_call){ .kind = R_RECVMSG, .fd = fd, .msg = msg, .flags = flags });
 	return HC_REAL(recvmsg)(fd, msg, flags);
 }

@@ -1,110 +1,111 @@
 /* wrap_write.c - interposed write family: write, writev, send, sendto, sendmsg,
  * sendmmsg. An fd that is not managed costs one bitmap test and a tail call; a
- * managed one is probed (and healed) at request boundaries before its bytes go out.
- * What is written is handed to the core as an iovec, read only at boundaries. */
+ * managed one is probed (and healed) at request boundaries before its bytes go
+ * out, and the core sees what the kernel took afterwards (hc_after_write). */
 #define _GNU_SOURCE
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "wrap.h"
 
-static HC_COLD ssize_t managed_write(int fd, const void *buf, size_t n)
-{
-	struct iovec v = { (void *)buf, n };
-	enum hc_write_action act = hc_before_write(fd, &v, 1);
+/* One write-family call, as the program made it. */
+struct write_call {
+	enum { W_WRITE, W_WRITEV, W_SENDTO, W_SENDMSG } kind;
+	int fd, flags, cnt;
+	const void *buf;
+	size_t n;
+	const struct sockaddr *to;
+	socklen_t tolen;
+	const struct iovec *iov;
+	const struct msghdr *msg;
+};
 
-	if (act == HC_WRITE_FAIL)
+static ssize_t real_write(const struct write_call *w)
+{
+	switch (w->kind) {
+	case W_WRITE: return HC_REAL(write)(w->fd, w->buf, w->n);
+	case W_WRITEV: return HC_REAL(writev)(w->fd, w->iov, w->cnt);
+	case W_SENDTO: return HC_REAL(sendto)(w->fd, w->buf, w->n, w->flags, w->to, w->tolen);
+	case W_SENDMSG: return HC_REAL(sendmsg)(w->fd, w->msg, w->flags);
+	}
+	return -1;
+}
+
+/* The write w on a managed fd: decided before (perhaps failed or healed),
+ * told to the core after, with the bytes it was given. */
+static HC_COLD ssize_t managed_write(const struct write_call *w)
+{
+	struct iovec one = { (void *)w->buf, w->n };
+	const struct iovec *iov = &one;
+	size_t cnt = 1;
+	struct hc_write d;
+	ssize_t ret;
+
+	if (w->kind == W_WRITEV) {
+		iov = w->iov;
+		cnt = w->cnt > 0 ? (size_t)w->cnt : 0;
+	} else if (w->kind == W_SENDMSG) {
+		/* A NULL msg is the kernel's EFAULT to report. */
+		iov = w->msg != NULL ? w->msg->msg_iov : NULL;
+		cnt = w->msg != NULL ? w->msg->msg_iovlen : 0;
+	}
+	if (hc_before_write(w->fd, iov, cnt, &d) == HC_WRITE_FAIL)
 		return hc_fail_epipe();
-	ssize_t ret = HC_REAL(write)(fd, buf, n);
-	hc_after_write(fd, act, &v, 1, ret);
+	ret = real_write(w);
+	hc_after_write(w->fd, &d, iov, cnt, ret);
 	return ret;
 }
 
 HC_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
 	if (hc_fd_managed(fd))
-		return managed_write(fd, buf, n);
+		return managed_write(&(struct write_call){ .kind = W_WRITE, .fd = fd, .buf = buf, .n = n });
 	return HC_REAL(write)(fd, buf, n);
-}
-
-static HC_COLD ssize_t managed_writev(int fd, const struct iovec *iov, int cnt)
-{
-	size_t n = cnt > 0 ? (size_t)cnt : 0;
-	enum hc_write_action act = hc_before_write(fd, iov, n);
-
-	if (act == HC_WRITE_FAIL)
-		return hc_fail_epipe();
-	ssize_t ret = HC_REAL(writev)(fd, iov, cnt);
-	hc_after_write(fd, act, iov, n, ret);
-	return ret;
 }
 
 HC_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
 	if (hc_fd_managed(fd))
-		return managed_writev(fd, iov, cnt);
+		return managed_write(&(struct write_call){ .kind = W_WRITEV, .fd = fd, .iov = iov, .cnt = cnt });
 	return HC_REAL(writev)(fd, iov, cnt);
-}
-
-static HC_COLD ssize_t managed_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
-				   socklen_t tolen)
-{
-	struct iovec v = { (void *)buf, n };
-	enum hc_write_action act = hc_before_write(fd, &v, 1);
-
-	if (act == HC_WRITE_FAIL)
-		return hc_fail_epipe();
-	ssize_t ret = HC_REAL(sendto)(fd, buf, n, flags, to, tolen);
-	hc_after_write(fd, act, &v, 1, ret);
-	return ret;
 }
 
 HC_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
 	if (hc_fd_managed(fd))
-		return managed_sendto(fd, buf, n, flags, NULL, 0);
+		return managed_write(
+			&(struct write_call){ .kind = W_SENDTO, .fd = fd, .buf = buf, .n = n, .flags = flags });
 	return HC_REAL(send)(fd, buf, n, flags);
 }
 
 HC_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to, socklen_t tolen)
 {
 	if (hc_fd_managed(fd))
-		return managed_sendto(fd, buf, n, flags, to, tolen);
+		return managed_write(&(struct write_call){ .kind = W_SENDTO, .fd = fd, .buf = buf, .n = n,
+							   .flags = flags, .to = to, .tolen = tolen });
 	return HC_REAL(sendto)(fd, buf, n, flags, to, tolen);
-}
-
-static HC_COLD ssize_t managed_sendmsg(int fd, const struct msghdr *msg, int flags)
-{
-	/* A NULL msg is the kernel's EFAULT to report. */
-	const struct iovec *iov = msg ? msg->msg_iov : NULL;
-	size_t n = msg ? msg->msg_iovlen : 0;
-	enum hc_write_action act = hc_before_write(fd, iov, n);
-
-	if (act == HC_WRITE_FAIL)
-		return hc_fail_epipe();
-	ssize_t ret = HC_REAL(sendmsg)(fd, msg, flags);
-	hc_after_write(fd, act, iov, n, ret);
-	return ret;
 }
 
 HC_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	if (hc_fd_managed(fd))
-		return managed_sendmsg(fd, msg, flags);
+		return managed_write(&(struct write_call){ .kind = W_SENDMSG, .fd = fd, .msg = msg, .flags = flags });
 	return HC_REAL(sendmsg)(fd, msg, flags);
 }
 
+/* sendmmsg returns a count of messages, not of bytes: its bytes are never
+ * kept (no replay), and a connection whose class or session depends on them
+ * is left alone. */
 static HC_COLD int managed_sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n, int flags)
 {
 	const struct msghdr *first = msgs != NULL && n > 0 ? &msgs[0].msg_hdr : NULL;
+	struct hc_write d;
+	int ret;
 
-	enum hc_write_action act = hc_before_write(fd, first ? first->msg_iov : NULL, first ? first->msg_iovlen : 0);
-
-	if (act == HC_WRITE_FAIL)
+	if (hc_before_write(fd, first ? first->msg_iov : NULL, first ? first->msg_iovlen : 0, &d) == HC_WRITE_FAIL)
 		return (int)hc_fail_epipe();
-	int ret = HC_REAL(sendmmsg)(fd, msgs, n, flags);
-	/* ret counts messages: the bytes are not kept (no replay after sendmmsg). */
-	hc_after_write(fd, act, NULL, 0, ret);
+	ret = HC_REAL(sendmmsg)(fd, msgs, n, flags);
+	hc_after_write(fd, &d, NULL, 0, ret);
 	return ret;
 }
 

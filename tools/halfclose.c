@@ -66,8 +66,9 @@ static void usage(FILE *out)
 		"  --replay-max BYTES      longest request kept for a replay; 0 = off  HALFCLOSE_REPLAY_MAX\n"
 		"  --replay-wait MS        bound on the wait for a replay's proof      HALFCLOSE_REPLAY_WAIT_MS\n"
 		"  --unread keep|discard   stale sockets with unread bytes             HALFCLOSE_UNREAD\n"
-		"  --heal all|known        known: only HTTP/1.x, RESP, memcached text  HALFCLOSE_HEAL\n"
-		"  --session-max BYTES     session commands kept per connection        HALFCLOSE_SESSION_MAX\n"
+		"  --heal all|known        heal every kind of connection that can be   HALFCLOSE_HEAL\n"
+		"                          (all), or only HTTP/1.x, redis, memcached\n"
+		"  --session-max BYTES     longest redis session kept for a heal       HALFCLOSE_SESSION_MAX\n"
 		"  --disable               load the library but pass everything through HALFCLOSE_DISABLE\n"
 		"  --test-no-epoll-rearm   for tests only: supervise, but leave a healed\n"
 		"                          socket out of the program's epoll sets\n"
@@ -180,8 +181,6 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "stats", required_argument, NULL, 's' },
 		{ "stats-dir", required_argument, NULL, 'D' },
-		{ "heal", required_argument, NULL, 'e' },
-		{ "session-max", required_argument, NULL, 'X' },
 		{ "log", required_argument, NULL, 'l' },
 		{ "log-file", required_argument, NULL, 'L' },
 		{ "targets", required_argument, NULL, 't' },
@@ -195,6 +194,8 @@ int main(int argc, char **argv)
 		{ "unread", required_argument, NULL, 'u' },
 		{ "replay-max", required_argument, NULL, 'R' },
 		{ "replay-wait", required_argument, NULL, 'W' },
+		{ "heal", required_argument, NULL, 'H' },
+		{ "session-max", required_argument, NULL, 'X' },
 		{ "disable", no_argument, NULL, 'd' },
 		{ "supervise", no_argument, NULL, 'S' },
 		{ "preload", no_argument, NULL, 'P' },
@@ -208,8 +209,8 @@ int main(int argc, char **argv)
 		{ 't', "HALFCLOSE_TARGETS" }, { 'x', "HALFCLOSE_EXCLUDE" }, { 'p', "HALFCLOSE_PROBE_AFTER_MS" },
 		{ 'm', "HALFCLOSE_MIN_IDLE_MS" }, { 'g', "HALFCLOSE_WRITE_GAP_MS" }, { 'M', "HALFCLOSE_MAX_IDLE_MS" },
 		{ 'c', "HALFCLOSE_CONNECT_TIMEOUT_MS" }, { 'r', "HALFCLOSE_RETRIES" }, { 'u', "HALFCLOSE_UNREAD" },
-		{ 'R', "HALFCLOSE_REPLAY_MAX" }, { 'W', "HALFCLOSE_REPLAY_WAIT_MS" }, { 'D', "HALFCLOSE_STATS_DIR" },
-		{ 'e', "HALFCLOSE_HEAL" }, { 'X', "HALFCLOSE_SESSION_MAX" },
+		{ 'R', "HALFCLOSE_REPLAY_MAX" }, { 'W', "HALFCLOSE_REPLAY_WAIT_MS" }, { 'H', "HALFCLOSE_HEAL" },
+		{ 'X', "HALFCLOSE_SESSION_MAX" }, { 'D', "HALFCLOSE_STATS_DIR" },
 	};
 	char path[PATH_MAX];
 	const char *lib;

@@ -69,7 +69,18 @@
  *   HALFCLOSE_CONNECT_TIMEOUT_MS x (1 + HALFCLOSE_RETRIES) every supervised
  *   call of every process waits.
  * - i386 (int 0x80) and x32 system calls are allowed unsupervised.
- * - No replay (HALFCLOSE_REPLAY_*): requests are never resent. */
+ * - No replay (HALFCLOSE_REPLAY_*): requests are never resent.
+ * - Sessions (DESIGN.md, "Sessions"): the same classes and rules as the
+ *   library (shim/session.c). "The server spoke first" is bytes received
+ *   before the first write (tcpi_bytes_received, less one for a FIN). A RESP
+ *   connection's writes are read from the program's memory and parsed before
+ *   each call runs; replies are not seen, so every session command is
+ *   recorded as written and its reply on the new connection decides (an
+ *   AUTH that failed on the old one fails there too: the failure path, never
+ *   an authenticated session); a RESET, whose outcome decides the session,
+ *   ends management. That each write was taken whole is checked at the next
+ *   one (tcpi_bytes_acked + SIOCOUTQ): a write taken in part ends
+ *   management too. */
 #define _GNU_SOURCE
 #include "supervise.h"
 
@@ -78,6 +89,7 @@
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/sockios.h>
 #include <linux/seccomp.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
@@ -104,7 +116,9 @@
 #include "../shim/log.h"
 #include "../shim/page.h"
 #include "../shim/probe.h"
+#include "../shim/rebuild.h"
 #include "../shim/reconnect.h"
+#include "../shim/session.h"
 #include "../shim/table.h"
 #include "procfs.h"
 
@@ -138,6 +152,10 @@
 #define IPPROTO_MPTCP 262
 #endif
 
+/* TCP states as tcpi_state gives them (include/net/tcp_states.h; the enum of
+ * <netinet/tcp.h> cannot be included beside <linux/tcp.h>). */
+enum { SV_TCP_CLOSE = 7, SV_TCP_CLOSE_WAIT = 8, SV_TCP_LAST_ACK = 9, SV_TCP_CLOSING = 11 };
+
 /* The reserved range: the supervisor installs the sockets it manages at these
  * numbers, and the filter notifies the calls that name one of them. Below
  * 1024 because a C program's soft RLIMIT_NOFILE is usually 1024 (an fd at or
@@ -161,9 +179,13 @@ static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGU
  * (domain, type, protocol, options, bind, peer) and the state; the rest is
  * what the supervisor sees instead of the program's reads. */
 struct sv_conn {
-	struct hc_conn hc;               /* hc.fd, hc.state, hc.ino, hc.last_io_ns (last write), ... */
+	struct hc_conn hc;               /* hc.fd, hc.state, hc.ino, hc.last_io_ns (last write), hc.proto, ... */
 	bool used;                       /* an entry exists for this number */
 	uint64_t rcvd_at_write;          /* tcpi_bytes_received at the program's last write */
+	/* A RESP session is kept from the bytes of each write, read before the
+	 * call runs: so each write is checked to have been taken whole, as
+	 * tcpi_bytes_acked + SIOCOUTQ - sent_off == fed (the bytes parsed). */
+	uint64_t sent_off, fed;
 	struct hc_sockopt opts[SV_MAX_OPTS]; /* hc.opts points here */
 };
 
@@ -462,6 +484,13 @@ static bool pidfd_exited(int pidfd)
 	return poll(&p, 1, 0) > 0;
 }
 
+/* Forgets e: its session (wiped) and its slot. */
+static void conn_drop(struct sv_conn *e)
+{
+	hc_conn_forget_proto(&e->hc);
+	e->used = false;
+}
+
 /* A free slot for tgid (reclaiming one whose process has exited), or NULL. */
 static struct sv_proc *proc_new(pid_t tgid)
 {
@@ -490,7 +519,7 @@ static struct sv_proc *proc_new(pid_t tgid)
 	/* The counters and entries of whoever had the slot go with it (memset: no allocation). */
 	memset(&p->stats, 0, sizeof(p->stats));
 	for (int i = 0; i < SV_FD_N; i++)
-		p->conns[i].used = false;
+		conn_drop(&p->conns[i]);
 	p->tgid = tgid;
 	p->pidfd = pidfd;
 	p->gen++;
@@ -551,7 +580,7 @@ static int conn_fetch(struct sv_proc *p, struct sv_conn *e)
 	if (f >= 0 && inode_of(f) == e->hc.ino)
 		return f;
 	if (f >= 0 || errno == EBADF)
-		e->used = false;
+		conn_drop(e);
 	close_fd(f);
 	return -1;
 }
@@ -675,6 +704,7 @@ static enum sv_answer on_socket(const struct seccomp_notif *req, struct sv_proc 
 		 * again); otherwise (EMFILE, EBADF...) let the program's call run. */
 		return errno == ENOENT || errno == EINPROGRESS ? SV_ANSWERED : SV_CONTINUE;
 	e = &p->conns[n - SV_FD_LO];
+	hc_conn_forget_proto(&e->hc); /* what a socket closed behind our back left */
 	memset(&e->hc, 0, sizeof(e->hc));
 	e->used = true;
 	e->hc.fd = n;
@@ -716,6 +746,7 @@ static enum sv_answer on_connect(const struct seccomp_notif *req, struct sv_proc
 		return SV_CONTINUE;
 	if (a.sa.sa_family == AF_UNSPEC) {
 		e->hc.state = HC_CONN_UNCONNECTED; /* dissolves the association */
+		hc_conn_forget_proto(&e->hc);
 		return SV_CONTINUE;
 	}
 	alen = hc_inet_len(&a.sa, (socklen_t)len);
@@ -733,6 +764,9 @@ static enum sv_answer on_connect(const struct seccomp_notif *req, struct sv_proc
 	e->hc.state = HC_CONN_CONNECTING;
 	e->hc.wrote = false;
 	e->hc.counted = false;
+	hc_conn_forget_proto(&e->hc); /* a new association is another conversation */
+	e->hc.proto = HC_PROTO_NONE;
+	e->fed = 0;
 	e->hc.last_io_ns = now_ns();
 	e->rcvd_at_write = 0;
 	return SV_CONTINUE;
@@ -856,6 +890,125 @@ static ssize_t read_head(const struct seccomp_notif *req, unsigned char *out, si
 			break;
 	}
 	return notif_valid(req->id) ? (ssize_t)got : -1;
+}
+
+/* Leaves e alone for good because of what it carries (l, why): the
+ * library's rule (session.h), counted in p's stats. */
+static void sv_leave(struct sv_proc *p, struct sv_conn *e, enum hc_leave l, const char *why)
+{
+	char addr[64];
+
+	switch (l) {
+	case HC_LEAVE_NONE:
+		return;
+	case HC_LEAVE_TLS:
+		SV_COUNT(p, tls_skipped);
+		break;
+	case HC_LEAVE_STATEFUL:
+		SV_COUNT(p, stateful_skipped);
+		break;
+	case HC_LEAVE_UNKNOWN:
+		SV_COUNT(p, unknown_skipped);
+		why = "an unrecognised protocol under HALFCLOSE_HEAL=known";
+		break;
+	case HC_LEAVE_NO_MEMORY:
+		SV_COUNT(p, passthrough);
+		break;
+	}
+	SV_LOG(HC_LOG_INFO, p, "fd %d %s %s; never swapped, left to the program", e->hc.fd,
+	       hc_addr_format(&e->hc.peer.sa, addr, sizeof(addr)), why);
+	e->hc.state = HC_CONN_UNMANAGED;
+	hc_conn_forget_proto(&e->hc);
+}
+
+/* The buffers of the write-family call req, as iovecs in the target (at most
+ * cap of them) into iov. Returns their count, or -1 if they cannot be known
+ * (sendmmsg: how many of its messages go out is not known beforehand; an
+ * unreadable msghdr or iovec array). */
+static long write_iovecs(const struct seccomp_notif *req, struct iovec *iov, size_t cap)
+{
+	const __u64 *a = req->data.args;
+	pid_t tid = (pid_t)req->pid;
+	struct msghdr mh;
+	size_t n;
+
+	switch (req->data.nr) {
+	case __NR_write:
+	case __NR_sendto:
+		iov[0].iov_base = (void *)(uintptr_t)a[1];
+		iov[0].iov_len = (size_t)a[2];
+		return 1;
+	case __NR_writev:
+		n = (size_t)(uint32_t)a[2];
+		if (n > cap || peek(tid, a[1], iov, n * sizeof(iov[0])) != (ssize_t)(n * sizeof(iov[0])))
+			return -1;
+		return (long)n;
+	case __NR_sendmsg:
+		if (peek(tid, a[1], &mh, sizeof(mh)) != (ssize_t)sizeof(mh) || mh.msg_iovlen > cap ||
+		    peek(tid, (uintptr_t)mh.msg_iov, iov, mh.msg_iovlen * sizeof(iov[0])) !=
+			    (ssize_t)(mh.msg_iovlen * sizeof(iov[0])))
+			return -1;
+		return (long)mh.msg_iovlen;
+	}
+	return -1;
+}
+
+/* True if the session of c needs (more of) the bytes of a write: all of them
+ * for a RESP session, an HTTP head until its end, the first ones only to
+ * classify or to look at a boundary. first: none of this write seen yet. */
+static bool wants_more(const struct hc_conn *c, bool boundary, bool first)
+{
+	if (first)
+		return hc_session_needs_bytes(c, boundary);
+	return c->proto == HC_PROTO_RESP || (c->proto == HC_PROTO_HTTP1 && c->ps.http != NULL && c->ps.http->in_head);
+}
+
+/* Shows the session the bytes of the write-family call req on e, read from
+ * the target a chunk at a time, before the call runs (the supervisor never
+ * sees what it returns: sent_off and fed check that it took them all, at
+ * the next write). Returns why e is to be left alone, or HC_LEAVE_NONE. */
+static enum hc_leave feed_write(const struct seccomp_notif *req, struct sv_conn *e, bool boundary, const char **why)
+{
+	static struct iovec iov[1024]; /* IOV_MAX */
+	static unsigned char chunk[65536];
+	struct hc_written w = { .boundary = boundary, .sees_reads = false };
+	long n = write_iovecs(req, iov, sizeof(iov) / sizeof(iov[0]));
+	enum hc_leave l = HC_LEAVE_NONE;
+	uint64_t fed0 = e->fed;
+
+	*why = "a write whose bytes cannot be seen";
+	if (n < 0)
+		return hc_session_wrote(&e->hc, &hc_cfg, &w, NULL, 0, 0, why);
+	for (long i = 0; i < n && l == HC_LEAVE_NONE; i++) {
+		for (size_t off = 0; off < iov[i].iov_len && l == HC_LEAVE_NONE; off += sizeof(chunk)) {
+			size_t k = iov[i].iov_len - off < sizeof(chunk) ? iov[i].iov_len - off : sizeof(chunk);
+			struct iovec local = { chunk, k };
+			if (!wants_more(&e->hc, w.boundary, e->fed == fed0))
+				return HC_LEAVE_NONE;
+			if (peek((pid_t)req->pid, (uintptr_t)iov[i].iov_base + off, chunk, k) != (ssize_t)k) {
+				*why = "a write whose bytes cannot be read";
+				return e->hc.proto == HC_PROTO_RESP || e->hc.proto == HC_PROTO_NONE ? HC_LEAVE_STATEFUL
+												      : HC_LEAVE_NONE;
+			}
+			l = hc_session_wrote(&e->hc, &hc_cfg, &w, &local, 1, k, why);
+			e->fed += k;
+			w.boundary = false;
+		}
+	}
+	return notif_valid(req->id) ? l : HC_LEAVE_NONE;
+}
+
+/* tcpi_bytes_acked + SIOCOUTQ of our copy f: every byte written to the
+ * socket since its SYN (which counts one), acknowledged or not. */
+static bool bytes_written(int f, const struct tcp_info *ti, socklen_t tlen, uint64_t *out)
+{
+	int outq = 0;
+
+	if (tlen < offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof(ti->tcpi_bytes_acked) ||
+	    ioctl(f, SIOCOUTQ, &outq) != 0 || outq < 0)
+		return false;
+	*out = ti->tcpi_bytes_acked + (uint64_t)outq;
+	return true;
 }
 
 /* Calls one of p's threads may be blocked in, reading fd: such a reader holds
@@ -1022,9 +1175,12 @@ static enum heal_result heal(const struct seccomp_notif *req, struct sv_proc *p,
 {
 	static struct reg_query q;
 	struct seccomp_notif_addfd add = { .id = req->id, .flags = SECCOMP_ADDFD_FLAG_SETFD };
-	uint64_t t0 = now_ns(), took;
+	const struct hc_resp *session = hc_session_to_rebuild(&e->hc);
+	uint64_t t0 = now_ns(), took, total;
+	struct tcp_info ti;
+	socklen_t tlen = sizeof(ti);
 	unsigned fdflags;
-	char path[96], addr[64];
+	char path[96], name[200];
 	ssize_t len;
 	int s, fl;
 
@@ -1046,6 +1202,13 @@ static enum heal_result heal(const struct seccomp_notif *req, struct sv_proc *p,
 	}
 	if (hc_reconnect_open(&e->hc, &hc_cfg, &s, err) != 0)
 		return HEAL_FAILED;
+	/* The session first, checked: then the program's write goes out on a
+	 * connection in the state the old one was in. */
+	if (session != NULL && hc_rebuild_session(s, session, hc_cfg.connect_timeout_ms, err) != 0) {
+		hc_close_reset(s);
+		SV_COUNT(p, session_failures);
+		return HEAL_FAILED;
+	}
 	if (fcntl(s, F_SETFL, fl & (O_APPEND | O_ASYNC | O_DIRECT | O_NOATIME | O_NONBLOCK)) != 0) {
 		*err = errno;
 		close(s);
@@ -1062,12 +1225,23 @@ static enum heal_result heal(const struct seccomp_notif *req, struct sv_proc *p,
 	if (!sv.no_epoll_rearm && rearm_epoll(p, &q, e->hc.fd, old, s) != 0)
 		SV_LOG(HC_LOG_WARN, p, "fd %d: an epoll registration could not be carried over", e->hc.fd);
 	e->hc.ino = inode_of(s);
+	/* The program's bytes go on where they were: fed of them so far. */
+	if (getsockopt(s, IPPROTO_TCP, TCP_INFO, &ti, &tlen) == 0 && bytes_written(s, &ti, tlen, &total))
+		e->sent_off = total - e->fed;
 	close(s);
 	SV_COUNT(p, reconnects);
+	if (session != NULL)
+		SV_COUNT(p, session_rebuilds);
 	took = now_ns() - t0;
-	SV_LOG(HC_LOG_INFO, p, "fd %d %s %s after %llu ms idle; reconnected in %llu.%02llu ms", e->hc.fd,
-	       hc_addr_format(&e->hc.peer.sa, addr, sizeof(addr)), why, (unsigned long long)(quiet_ns / 1000000),
-	       (unsigned long long)(took / 1000000), (unsigned long long)(took % 1000000 / 10000));
+	if (session != NULL)
+		SV_LOG(HC_LOG_INFO, p, "fd %d %s %s after %llu ms idle; session rebuilt (%u commands), reconnected in "
+		       "%llu.%02llu ms", e->hc.fd, hc_session_name(&e->hc, name, sizeof(name)), why,
+		       (unsigned long long)(quiet_ns / 1000000), hc_resp_record_count(session),
+		       (unsigned long long)(took / 1000000), (unsigned long long)(took % 1000000 / 10000));
+	else
+		SV_LOG(HC_LOG_INFO, p, "fd %d %s %s after %llu ms idle; reconnected in %llu.%02llu ms", e->hc.fd,
+		       hc_session_name(&e->hc, name, sizeof(name)), why, (unsigned long long)(quiet_ns / 1000000),
+		       (unsigned long long)(took / 1000000), (unsigned long long)(took % 1000000 / 10000));
 	return HEALED;
 }
 
@@ -1075,11 +1249,11 @@ static enum heal_result heal(const struct seccomp_notif *req, struct sv_proc *p,
 static enum sv_answer fail_stale(struct sv_proc *p, struct sv_conn *e, const char *why, uint64_t quiet_ns,
 				 const char *because)
 {
-	char addr[64];
+	char name[200];
 
 	SV_COUNT(p, reconnect_failures);
 	SV_LOG(HC_LOG_WARN, p, "fd %d %s %s after %llu ms idle; %s; write fails with EPIPE", e->hc.fd,
-	       hc_addr_format(&e->hc.peer.sa, addr, sizeof(addr)), why, (unsigned long long)(quiet_ns / 1000000),
+	       hc_session_name(&e->hc, name, sizeof(name)), why, (unsigned long long)(quiet_ns / 1000000),
 	       because);
 	e->hc.state = HC_CONN_DEAD;
 	return SV_EPIPE;
@@ -1092,7 +1266,7 @@ static enum sv_answer decide(const struct seccomp_notif *req, struct sv_proc *p,
 			     uint64_t quiet_ns, bool reply_owed, bool *healed)
 {
 	const char *probe_why;
-	char why[64], addr[64], because[96];
+	char why[64], name[200], because[128];
 	enum heal_result r;
 	enum hc_verdict v;
 	enum hc_action act;
@@ -1114,8 +1288,8 @@ static enum sv_answer decide(const struct seccomp_notif *req, struct sv_proc *p,
 			SV_COUNT(p, retired);
 			*healed = true;
 		} else if (r == HEAL_FAILED) {
-			SV_LOG(HC_LOG_INFO, p, "fd %d %s retirement failed (%s); keeping the old connection", e->hc.fd,
-			       hc_addr_format(&e->hc.peer.sa, addr, sizeof(addr)), strerror(err));
+			SV_LOG(HC_LOG_INFO, p, "fd %d %s retirement failed: %s; keeping the old connection", e->hc.fd,
+			       hc_session_name(&e->hc, name, sizeof(name)), hc_heal_failure(err, because, sizeof(because)));
 		}
 		return r == HEAL_GONE ? SV_ANSWERED : SV_CONTINUE;
 	}
@@ -1124,8 +1298,9 @@ static enum sv_answer decide(const struct seccomp_notif *req, struct sv_proc *p,
 	if (act == HC_ACT_LEAVE_UNREAD) {
 		SV_COUNT(p, unread_kept);
 		SV_LOG(HC_LOG_INFO, p, "fd %d %s %s with unread data; left to the program", e->hc.fd,
-		       hc_addr_format(&e->hc.peer.sa, addr, sizeof(addr)), why);
+		       hc_session_name(&e->hc, name, sizeof(name)), why);
 		e->hc.state = HC_CONN_UNMANAGED;
+		hc_conn_forget_proto(&e->hc);
 		return SV_CONTINUE;
 	}
 	if (act == HC_ACT_FAIL_RECENT)
@@ -1137,10 +1312,8 @@ static enum sv_answer decide(const struct seccomp_notif *req, struct sv_proc *p,
 	r = heal(req, p, e, f, why, quiet_ns, &err);
 	if (r == HEAL_GONE)
 		return SV_ANSWERED;
-	if (r == HEAL_FAILED) {
-		snprintf(because, sizeof(because), "reconnect failed (%s)", strerror(err));
-		return fail_stale(p, e, why, quiet_ns, because);
-	}
+	if (r == HEAL_FAILED)
+		return fail_stale(p, e, why, quiet_ns, hc_heal_failure(err, because, sizeof(because)));
 	*healed = true;
 	return SV_CONTINUE;
 }
@@ -1156,9 +1329,11 @@ static enum sv_answer on_write_conn(const struct seccomp_notif *req, struct sv_p
 	socklen_t tlen = sizeof(ti);
 	union hc_sockaddr peer;
 	socklen_t plen = sizeof(peer);
-	uint64_t now, last, quiet, rcvd;
+	uint64_t now, last, quiet, rcvd, total;
 	unsigned char head[3];
-	bool after_read, boundary, healed = false;
+	const char *why = "";
+	bool after_read, boundary, swappable, healed = false;
+	enum hc_leave l;
 	ssize_t n;
 	int unread = 0;
 
@@ -1178,6 +1353,29 @@ static enum sv_answer on_write_conn(const struct seccomp_notif *req, struct sv_p
 	rcvd = tlen >= offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received)
 		       ? ti.tcpi_bytes_received
 		       : 0;
+	if (!e->hc.wrote) {
+		/* The server spoke first: read (its greeting would be read as a
+		 * reply on a new connection) or not yet (this write may heal,
+		 * left alone after it). The library's rule, seen in TCP_INFO,
+		 * whose byte count takes a FIN for one more byte. */
+		bool fin = ti.tcpi_state == SV_TCP_CLOSE_WAIT || ti.tcpi_state == SV_TCP_LAST_ACK ||
+			   ti.tcpi_state == SV_TCP_CLOSING || ti.tcpi_state == SV_TCP_CLOSE;
+		if (rcvd > (fin ? 1u : 0u) && unread == 0) {
+			e->hc.proto = HC_PROTO_SERVER_FIRST;
+			sv_leave(p, e, HC_LEAVE_STATEFUL, "the server spoke first");
+			return SV_CONTINUE;
+		}
+		if (unread > 0)
+			e->hc.proto = HC_PROTO_SERVER_FIRST;
+		if (!bytes_written(f, &ti, tlen, &e->sent_off))
+			e->sent_off = 0; /* then no RESP write can be checked: see below */
+	} else if (e->hc.proto == HC_PROTO_RESP &&
+		   (!bytes_written(f, &ti, tlen, &total) || total - e->sent_off != e->fed)) {
+		/* A write taken in part or not at all: its bytes were parsed as
+		 * sent, so the session no longer says what the server saw. */
+		sv_leave(p, e, HC_LEAVE_STATEFUL, "a write the kernel did not take whole (the session is unknown)");
+		return SV_CONTINUE;
+	}
 	/* Quiet since the last write, or since data last arrived (the program
 	 * cannot have read it earlier): never more than the truth. */
 	last = e->hc.last_io_ns;
@@ -1190,14 +1388,24 @@ static enum sv_answer on_write_conn(const struct seccomp_notif *req, struct sv_p
 		e->hc.ever_read = true; /* replies come on it: after a gap alone, one may be owed */
 	n = boundary ? read_head(req, head, sizeof(head)) : -1;
 	if (n > 0 && hc_tls_record_head(head, (size_t)n)) {
-		SV_COUNT(p, tls_skipped);
-		e->hc.state = HC_CONN_UNMANAGED;
+		sv_leave(p, e, HC_LEAVE_TLS, "a TLS record");
 		return SV_CONTINUE;
 	}
-	if (boundary && quiet >= (uint64_t)hc_cfg.probe_after_ms * 1000000u) {
+	/* A session half way through something (a MULTI) cannot be moved. */
+	swappable = hc_session_swappable(&e->hc, &why);
+	if (boundary && swappable && quiet >= (uint64_t)hc_cfg.probe_after_ms * 1000000u) {
 		a = decide(req, p, e, f, quiet, !after_read && e->hc.ever_read, &healed);
 		if (a != SV_CONTINUE || e->hc.state != HC_CONN_MANAGED)
 			return a;
+	}
+	/* What this write carries, for the class and the session: after the
+	 * decision, which is about the connection as it was before it. */
+	if (hc_session_needs_bytes(&e->hc, boundary)) {
+		l = feed_write(req, e, boundary, &why);
+		if (l != HC_LEAVE_NONE) {
+			sv_leave(p, e, l, why);
+			return a;
+		}
 	}
 	e->hc.wrote = true;
 	e->rcvd_at_write = healed ? 0 : rcvd;

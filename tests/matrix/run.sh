@@ -113,8 +113,8 @@ m_summary() {
     fi
     [ -n "$M_WHY" ] && [ "$M_OK" != 1 ] && printf '; %s' "$M_WHY"
     if [ -n "$STATS" ]; then
-        printf ' (reconnects=%s unread_kept=%s)' "$(hc_stats_get "$STATS" reconnects || echo ?)" \
-            "$(hc_stats_get "$STATS" unread_kept || echo ?)"
+        printf ' (reconnects=%s unread_kept=%s stateful_skipped=%s)' "$(hc_stats_get "$STATS" reconnects || echo ?)" \
+            "$(hc_stats_get "$STATS" unread_kept || echo ?)" "$(hc_stats_get "$STATS" stateful_skipped || echo ?)"
     fi
 }
 

@@ -31,7 +31,7 @@ hc_assert_stat "$STATS" stale -ge 1
 # the log line names the program's pid (the stats line's) and the server
 pid=$(hc_stats_get "$STATS" pid)
 hc_check "the log has a heal line for pid ${pid:-?} and $HOST:$P" \
-    grep -Eq "^halfclose\[[0-9]+\]: pid ${pid:-x} fd [0-9]+ $HOST:$P stale \(peer FIN\) after [0-9]+ ms idle; reconnected in" \
+    grep -Eq "^halfclose\[[0-9]+\]: pid ${pid:-x} fd [0-9]+ $HOST:$P redis: stale \(peer FIN\) after [0-9]+ ms idle; reconnected in" \
     "$T/ping_hc.log"
 
 hc_finish

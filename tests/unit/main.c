@@ -20,6 +20,9 @@ int main(void)
 	srunner_add_suite(sr, real_suite());
 	srunner_add_suite(sr, conn_suite());
 	srunner_add_suite(sr, replay_suite());
+	srunner_add_suite(sr, proto_suite());
+	srunner_add_suite(sr, resp_suite());
+	srunner_add_suite(sr, session_suite());
 	srunner_add_suite(sr, page_suite());
 	/* CK_ENV: CK_NORMAL unless CK_VERBOSITY says otherwise (verbose lists every test). */
 	srunner_run_all(sr, CK_ENV);

@@ -12,6 +12,9 @@ Suite *log_suite(void);
 Suite *real_suite(void);
 Suite *conn_suite(void);
 Suite *replay_suite(void);
+Suite *proto_suite(void);
+Suite *resp_suite(void);
+Suite *session_suite(void);
 Suite *page_suite(void);
 
 #endif

@@ -19,270 +19,18 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "clock.h"
 #include "config.h"
 #include "conn.h"
 #include "log.h"
 #include "loopback.h"
 #include "probe.h"
+#include "scene.h"
 #include "suites.h"
 #include "table.h"
 
-#define SENTINEL_ERRNO 4242
 
-extern char **environ;
 
-static struct hc_config saved_cfg;
-
-/* The core is initialised from a clean environment, then each test sets the
- * few settings it is about directly in hc_cfg. */
-static void setup(void)
-{
-	for (int again = 1; again;) {
-		again = 0;
-		for (char **e = environ; *e != NULL; e++) {
-			if (strncmp(*e, "HALFCLOSE_", 10) == 0) {
-				char name[256];
-				size_t len = strcspn(*e, "=");
-				if (len >= sizeof name)
-					continue;
-				memcpy(name, *e, len);
-				name[len] = '\0';
-				unsetenv(name);
-				again = 1;
-				break;
-			}
-		}
-	}
-	hc_init();
-	ck_assert(hc_active());
-	saved_cfg = hc_cfg;
-	hc_cfg.log_level = HC_LOG_OFF;
-	/* Probe every boundary, swap whatever is stale: the tests of the probe
-	 * path set the quiet times they are about themselves. */
-	hc_cfg.min_idle_ms = 0;
-	hc_cfg.probe_after_ms = 0;
-	hc_stats_reset();
-}
-
-static void teardown(void)
-{
-	hc_table_lock();
-	hc_table_remove_range(0, ~0u);
-	hc_table_unlock();
-	hc_cfg = saved_cfg;
-}
-
-/* socket() as the wrappers report it. */
-static int app_socket(int type)
-{
-	int fd = socket(AF_INET, type, 0);
-	ck_assert_int_ge(fd, 0);
-	hc_on_socket(fd, AF_INET, type, 0);
-	return fd;
-}
-
-/* A connect() that must succeed, as the wrappers report it; len as the program passes it. */
-static void app_connect_to(int fd, const struct sockaddr *addr, socklen_t len)
-{
-	int r = connect(fd, addr, len);
-	hc_on_connect(fd, addr, len, r, r == 0 ? 0 : errno);
-	ck_assert_int_eq(r, 0);
-}
-
-/* socket() + connect() as the wrappers report them. */
-static int app_connect(const struct sockaddr_in *addr)
-{
-	int fd = app_socket(SOCK_STREAM);
-	app_connect_to(fd, (const struct sockaddr *)addr, sizeof *addr);
-	return fd;
-}
-
-/* connect() of a non-blocking socket as the wrapper reports it; r is 0 or -1 EINPROGRESS. */
-static int app_connect_nonblocking(int fd, const struct sockaddr_in *addr)
-{
-	int r = connect(fd, (const struct sockaddr *)addr, sizeof *addr);
-	int e = errno;
-	hc_on_connect(fd, (const struct sockaddr *)addr, sizeof *addr, r, r == 0 ? 0 : e);
-	ck_assert_msg(r == 0 || e == EINPROGRESS, "non-blocking connect: %s", strerror(e));
-	return r;
-}
-
-/* hc_before_write as writev/sendmsg hand it the program's iovec: errno kept. */
-static enum hc_write_action before_write(int fd, const struct iovec *iov, size_t cnt)
-{
-	errno = SENTINEL_ERRNO;
-	enum hc_write_action act = hc_before_write(fd, iov, cnt);
-	ck_assert_msg(errno == SENTINEL_ERRNO, "hc_before_write changed errno to %d", errno);
-	return act;
-}
-
-/* write() as the wrapper does it: -1 EPIPE without sending when told to fail. */
-static ssize_t app_send(int fd, const void *s, size_t n)
-{
-	struct iovec v = { (void *)s, n };
-	enum hc_write_action act = before_write(fd, &v, 1);
-	if (act == HC_WRITE_FAIL) {
-		errno = EPIPE;
-		return -1;
-	}
-	ssize_t r = write(fd, s, n);
-	int e = errno;
-	hc_after_write(fd, act, &v, 1, r);
-	ck_assert_int_eq(errno, e);
-	return r;
-}
-
-static ssize_t app_write(int fd, const char *s)
-{
-	return app_send(fd, s, strlen(s));
-}
-
-/* read() as the wrapper makes it: again after a replay. */
-static ssize_t app_read(int fd, char *buf, size_t n)
-{
-	enum hc_read_action act;
-	ssize_t r;
-	int e;
-
-	hc_read_begin(fd);
-	do {
-		r = read(fd, buf, n);
-		e = errno;
-		act = hc_after_read(fd, n, r);
-		ck_assert_int_eq(errno, e);
-	} while (act == HC_READ_AGAIN);
-	hc_read_end(fd);
-	errno = e;
-	return r;
-}
-
-/* app_read once fd is readable (failing the test if it is not within WAIT_MS). */
-static ssize_t app_read_within(int fd, char *buf, size_t n)
-{
-	ck_assert(wait_for_events(fd, POLLIN) & POLLIN);
-	return app_read(fd, buf, n);
-}
-
-static void app_close(int fd)
-{
-	hc_on_close(fd);
-	close(fd);
-}
-
-/* One request/response exchange on a live connection. */
-static void exchange(int fd, int server)
-{
-	char buf[16];
-	ck_assert_int_eq(app_write(fd, "PING\r\n"), 6);
-	ck_assert_int_eq(read_within(server, buf, sizeof buf), 6);
-	ck_assert_int_eq(write(server, "+PONG\r\n", 7), 7);
-	ck_assert_int_eq(app_read_within(fd, buf, sizeof buf), 7);
-}
-
-/* The server's idle timer fires: it half-closes; the client's kernel sees the FIN. */
-static void server_idles_out(int fd, int server)
-{
-	ck_assert_int_eq(shutdown(server, SHUT_WR), 0);
-	ck_assert(wait_for_events(fd, POLLRDHUP) & POLLRDHUP);
-}
-
-static bool listener_has_a_connection(int listener)
-{
-	struct pollfd p = { .fd = listener, .events = POLLIN };
-	return poll(&p, 1, 0) == 1;
-}
-
-static unsigned long stat_of(atomic_ulong *f)
-{
-	return atomic_load(f);
-}
-
-/* The counter hc_stats.name is want. */
-#define assert_stat(name, want) ck_assert_uint_eq(stat_of(&hc_stats.name), want)
-
-/* fd is left unmanaged, and it is the one connection counted as passed through. */
-static void assert_passed_through(int fd)
-{
-	ck_assert(!hc_fd_managed(fd));
-	assert_stat(passthrough, 1);
-}
-
-/* A TLS handshake record: its header (type 0x16, version 0x0301, length 5), then 5 bytes. */
-static const char tls_hello[] = { 0x16, 0x03, 0x01, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o' };
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-/* What most tests start from: a listener (the server process), the application's
- * connection to it at fd, and the server's end of that connection; fresh is
- * the connection a heal opens to the listener, once accepted. -1: not open. */
-struct scene {
-	struct sockaddr_in addr; /* the listener's */
-	int listener, fd, server, fresh;
-};
-
-/* The listener alone: the test makes the application's connection its own way. */
-static struct scene scene_listen(void)
-{
-	struct scene s = { .fd = -1, .server = -1, .fresh = -1 };
-	s.listener = listen_loopback(&s.addr);
-	return s;
-}
-
-/* The application connects (socket + connect, through the hooks) and the server accepts. */
-static void scene_connect(struct scene *s)
-{
-	s->fd = app_connect(&s->addr);
-	s->server = accept_within(s->listener);
-}
-
-static struct scene scene_open(void)
-{
-	struct scene s = scene_listen();
-	scene_connect(&s);
-	return s;
-}
-
-/* A request is served, then the server's idle timer fires. */
-static void scene_serve_then_idle_out(struct scene *s)
-{
-	exchange(s->fd, s->server);
-	server_idles_out(s->fd, s->server);
-}
-
-/* The same, but the server says goodbye ("-ERR idle\r\n", 11 bytes) before it half-closes. */
-static void scene_serve_then_say_goodbye(struct scene *s)
-{
-	exchange(s->fd, s->server);
-	ck_assert_int_eq(write(s->server, "-ERR idle\r\n", 11), 11);
-	server_idles_out(s->fd, s->server);
-}
-
-/* The listener's next connection: where the healed fd now writes. */
-static void scene_accept_fresh(struct scene *s)
-{
-	s->fresh = accept_within(s->listener);
-}
-
-/* Closes the connections that are open; the listener stays. */
-static void scene_hang_up(struct scene *s)
-{
-	close_early(&s->fresh);
-	close_early(&s->server);
-	if (s->fd >= 0)
-		app_close(s->fd);
-	s->fd = -1;
-}
-
-static void scene_close(struct scene *s)
-{
-	scene_hang_up(s);
-	close_early(&s->listener);
-}
 
 /* ---- healing ----------------------------------------------------------------- */
 
@@ -751,9 +499,11 @@ START_TEST(every_hook_preserves_errno)
 	KEEPS_ERRNO(hc_on_status_flags(fd, O_RDWR));
 	KEEPS_ERRNO(hc_on_nonblock(fd, false));
 	struct iovec x = { "x", 1 };
-	KEEPS_ERRNO(hc_before_write(fd, &x, 1));
-	KEEPS_ERRNO(hc_after_write(fd, HC_WRITE_RECORD, &x, 1, 1));
-	KEEPS_ERRNO(hc_after_read(fd, 1, 1));
+	struct hc_write w;
+	KEEPS_ERRNO(hc_before_write(fd, &x, 1, &w));
+	w.act = HC_WRITE_RECORD;
+	KEEPS_ERRNO(hc_after_write(fd, &w, &x, 1, 1));
+	KEEPS_ERRNO(hc_after_read(fd, &x, 1, 0, 1));
 	KEEPS_ERRNO(hc_on_dup(fd, 1000));
 	KEEPS_ERRNO(hc_on_shutdown(fd));
 	KEEPS_ERRNO(hc_on_close_range(2000, 3000));
@@ -886,10 +636,11 @@ START_TEST(failed_retirement_keeps_the_old_connection_and_is_no_reconnect_failur
 	sleep_ms(40);
 
 	struct iovec v = { "GET k\r\n", 7 };
-	enum hc_write_action act = before_write(s.fd, &v, 1);
+	struct hc_write w;
+	enum hc_write_action act = before_write_to(s.fd, &v, 1, &w);
 	ck_assert_int_ne(act, HC_WRITE_FAIL);
 	ck_assert_int_eq(write(s.fd, "GET k\r\n", 7), 7);
-	hc_after_write(s.fd, act, &v, 1, 7);
+	hc_after_write(s.fd, &w, &v, 1, 7);
 	assert_received(s.server, "GET k\r\n");
 	ck_assert(hc_fd_managed(s.fd));
 	assert_stat(reconnect_failures, 0);
@@ -1413,7 +1164,7 @@ END_TEST
 static TCase *conn_tcase(Suite *s, const char *name)
 {
 	TCase *tc = tcase_create(name);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, scene_setup, scene_teardown);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return tc;

@@ -1,0 +1,108 @@
+/* scene.h - the core driven as the wrappers drive it, on real loopback
+ * connections: the application's calls (app_*), a listener playing the server,
+ * and the fixture every conn-level suite runs under. */
+#ifndef HC_TEST_SCENE_H
+#define HC_TEST_SCENE_H
+
+#include <check.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "conn.h"
+#include "log.h"
+
+#define SENTINEL_ERRNO 4242
+
+/* The counter hc_stats.name is want. */
+#define assert_stat(name, want) ck_assert_uint_eq(stat_of(&hc_stats.name), want)
+
+/* A TLS handshake record: its header (type 0x16, version 0x0301, length 5), then 5 bytes. */
+static const char tls_hello[] = { 0x16, 0x03, 0x01, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o' };
+
+/* What most tests start from: a listener (the server process), the application's
+ * connection to it at fd, and the server's end of that connection; fresh is
+ * the connection a heal opens to the listener, once accepted. -1: not open. */
+struct scene {
+	struct sockaddr_in addr; /* the listener's */
+	int listener, fd, server, fresh;
+};
+
+/* The core is initialised from a clean environment, then each test sets the
+ * few settings it is about directly in hc_cfg. */
+void scene_setup(void);
+
+void scene_teardown(void);
+
+/* socket() as the wrappers report it. */
+int app_socket(int type);
+
+/* A connect() that must succeed, as the wrappers report it; len as the program passes it. */
+void app_connect_to(int fd, const struct sockaddr *addr, socklen_t len);
+
+/* socket() + connect() as the wrappers report them. */
+int app_connect(const struct sockaddr_in *addr);
+
+/* connect() of a non-blocking socket as the wrapper reports it; r is 0 or -1 EINPROGRESS. */
+int app_connect_nonblocking(int fd, const struct sockaddr_in *addr);
+
+/* hc_before_write as writev/sendmsg hand it the program's iovec: errno kept. */
+enum hc_write_action before_write_to(int fd, const struct iovec *iov, size_t cnt, struct hc_write *w);
+
+/* The same, for a write that is never made. */
+enum hc_write_action before_write(int fd, const struct iovec *iov, size_t cnt);
+
+/* write() as the wrapper does it: -1 EPIPE without sending when told to fail. */
+ssize_t app_send(int fd, const void *s, size_t n);
+
+ssize_t app_write(int fd, const char *s);
+
+/* read() as the wrapper makes it: again after a replay. */
+ssize_t app_read(int fd, char *buf, size_t n);
+
+/* app_read once fd is readable (failing the test if it is not within WAIT_MS). */
+ssize_t app_read_within(int fd, char *buf, size_t n);
+
+void app_close(int fd);
+
+/* One request/response exchange on a live connection. */
+void exchange(int fd, int server);
+
+/* The server's idle timer fires: it half-closes; the client's kernel sees the FIN. */
+void server_idles_out(int fd, int server);
+
+bool listener_has_a_connection(int listener);
+
+unsigned long stat_of(atomic_ulong *f);
+
+/* fd is left unmanaged, and it is the one connection counted as passed through. */
+void assert_passed_through(int fd);
+
+void sleep_ms(long ms);
+
+/* The listener alone: the test makes the application's connection its own way. */
+struct scene scene_listen(void);
+
+/* The application connects (socket + connect, through the hooks) and the server accepts. */
+void scene_connect(struct scene *s);
+
+struct scene scene_open(void);
+
+/* A request is served, then the server's idle timer fires. */
+void scene_serve_then_idle_out(struct scene *s);
+
+/* The same, but the server says goodbye ("-ERR idle\r\n", 11 bytes) before it half-closes. */
+void scene_serve_then_say_goodbye(struct scene *s);
+
+/* The listener's next connection: where the healed fd now writes. */
+void scene_accept_fresh(struct scene *s);
+
+/* Closes the connections that are open; the listener stays. */
+void scene_hang_up(struct scene *s);
+
+void scene_close(struct scene *s);
+
+#endif
