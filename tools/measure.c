@@ -187,6 +187,38 @@ static void closed(struct outcome *o, ssize_t n, uint64_t now)
 	o->closed_at = now;
 }
 
+/* Waits until deadline for bytes on fd. Returns their count (in buf), 0 at
+ * the deadline, or -1 once the server ended the connection (recorded in *o). */
+static ssize_t next_bytes(int fd, uint64_t deadline, char *buf, size_t len, struct outcome *o)
+{
+	for (;;) {
+		uint64_t now = now_ms();
+		struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
+		ssize_t n;
+
+		if (now >= deadline)
+			return 0;
+		if (poll(&p, 1, (int)(deadline - now > 60000 ? 60000 : deadline - now)) <= 0)
+			continue;
+		n = recv(fd, buf, len, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n <= 0) {
+			closed(o, n, now_ms());
+			return -1;
+		}
+		return n;
+	}
+}
+
+/* Appends what fits of src (n bytes) to dst, which holds *len of cap. */
+static void append(char *dst, size_t *len, size_t cap, const char *src, size_t n)
+{
+	size_t take = n < cap - *len ? n : cap - *len;
+	memcpy(dst + *len, src, take);
+	*len += take;
+}
+
 /* Reads the reply to a request (or a greeting) into reply: it ends
  * REPLY_QUIET_MS after its last byte, at the end of HTTP headers (http), or
  * if no byte came within REPLY_WAIT_MS. o->idle_from becomes the time of its
@@ -195,60 +227,29 @@ static size_t read_reply(int fd, bool http, char *reply, size_t cap, struct outc
 {
 	uint64_t end = o->idle_from + REPLY_WAIT_MS;
 	size_t len = 0;
+	char buf[4096];
+	ssize_t n;
 
-	for (;;) {
-		uint64_t now = now_ms();
-		struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
-		char buf[4096];
-		ssize_t n;
-
-		if (now >= end || (http && memmem(reply, len, "\r\n\r\n", 4) != NULL))
-			return len;
-		if (poll(&p, 1, (int)(end - now)) <= 0)
-			continue;
-		n = recv(fd, buf, sizeof(buf), 0);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		now = now_ms();
-		if (n <= 0) {
-			closed(o, n, now);
-			return len;
-		}
-		size_t take = (size_t)n < cap - len ? (size_t)n : cap - len;
-		memcpy(reply + len, buf, take);
-		len += take;
-		o->idle_from = now;
-		end = now + REPLY_QUIET_MS;
+	while (!(http && memmem(reply, len, "\r\n\r\n", 4) != NULL) &&
+	       (n = next_bytes(fd, end, buf, sizeof(buf), o)) > 0) {
+		append(reply, &len, cap, buf, (size_t)n);
+		o->idle_from = now_ms();
+		end = o->idle_from + REPLY_QUIET_MS;
 	}
+	return len;
 }
 
 /* Waits, until deadline, for the server to end the connection; what it says
  * first goes to o->said. */
 static void wait_close(int fd, uint64_t deadline, struct outcome *o)
 {
-	for (;;) {
-		uint64_t now = now_ms();
-		struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
-		char buf[4096];
-		ssize_t n;
+	char buf[4096];
+	ssize_t n;
 
-		if (now >= deadline)
-			return;
-		if (poll(&p, 1, (int)(deadline - now > 60000 ? 60000 : deadline - now)) <= 0)
-			continue;
-		n = recv(fd, buf, sizeof(buf), 0);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		now = now_ms();
-		if (n <= 0) {
-			closed(o, n, now);
-			return;
-		}
+	while ((n = next_bytes(fd, deadline, buf, sizeof(buf), o)) > 0) {
 		if (o->said_len == 0)
-			o->said_at = now;
-		size_t take = (size_t)n < sizeof(o->said) - o->said_len ? (size_t)n : sizeof(o->said) - o->said_len;
-		memcpy(o->said + o->said_len, buf, take);
-		o->said_len += take;
+			o->said_at = now_ms();
+		append(o->said, &o->said_len, sizeof(o->said), buf, (size_t)n);
 	}
 }
 
