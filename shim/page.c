@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,9 @@ _Static_assert(sizeof(struct hc_page) <= HC_PAGE_COUNTERS_OFF, "the header fits 
 _Static_assert(HC_PAGE_COUNTERS_OFF + sizeof(struct hc_stats) + sizeof(key_names) <= HC_PAGE_SIZE,
 	       "every counter and key name fits in one page");
 _Static_assert(sizeof(atomic_ulong) == 8, "counters are 64-bit words");
+_Static_assert(offsetof(struct hc_page, pid) == 36 && offsetof(struct hc_page, start_ticks) == 48 &&
+		       offsetof(struct hc_page, comm) == 72,
+	       "the layout page.h describes");
 
 static void close_raw(int fd)
 {
