@@ -32,12 +32,14 @@ CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
 # Debian packages the build, the tests and the demo need, with the real servers
-# and clients of the matrix (tests/matrix), and what make deb and tests/ops use
-# (dpkg-shlibdeps, lintian, the man page linters, node_exporter).
+# and clients of the matrix (tests/matrix) and of the session tests
+# (tests/session: MariaDB, PyMySQL, aiosmtpd, h2), and what make deb and
+# tests/ops use (dpkg-shlibdeps, lintian, the man page linters, node_exporter).
 DEPS := gcc make libc6-dev pkg-config uthash-dev check libsubunit-dev ncat socat python3 openssl strace \
         libasan8 libubsan1 libtsan2 clang-14 libclang-rt-14-dev \
         redis-server redis-tools libhiredis-dev memcached nginx-light postgresql curl \
         python3-redis python3-urllib3 python3-pymemcache iptables libnetfilter-queue-dev golang-go \
+        mariadb-server mariadb-client python3-pymysql python3-aiosmtpd python3-h2 \
         dpkg-dev lintian mandoc man-db groff-base prometheus-node-exporter systemd python3-yaml
 # ... and what `make bench` needs on top.
 BENCH_DEPS := valgrind wrk
@@ -51,9 +53,12 @@ help:
 	@echo "make            build $(BUILD)/libhalfclose.so, $(BUILD)/halfclose and the test clients"
 	@echo "make deps       install the Debian packages that are missing"
 	@echo "make check      deps + build + unit tests (plain, ASan+UBSan, TSan) + integration tests + supervise"
-	@echo "                + matrix + ops + race + integration tests against the ASan+UBSan and the TSan library"
+	@echo "                + session + matrix + ops + race + integration tests against the ASan+UBSan and the TSan library"
 	@echo "                + the config and /proc fuzzers"
 	@echo "make supervise  build + static and Go programs under the launcher's supervisor (part of check)"
+	@echo "make session    build + connections with state against real servers: redis sessions healed"
+	@echo "                with their AUTH/SELECT/HELLO, MariaDB, SMTP, PostgreSQL, HTTP/2 never swapped"
+	@echo "                (part of check)"
 	@echo "make race       build + the FIN-in-flight race on every request, and its replay (part of check)"
 	@echo "make ops        build + deb + live counters through node_exporter, halfclose measure against the"
 	@echo "                matrix's servers, the package installed into a scratch root, the documents"
@@ -270,6 +275,20 @@ $(BUILD)/static/%: tests/clients/%.c tests/clients/client.h
 supervise: all $(GO_BINS) $(STATIC_CLIENTS)
 	HC_BUILD=$(abspath $(BUILD)) tests/supervise/run.sh
 
+# Connections that carry state (issue 13): tests/session/run.sh starts real
+# servers (redis with requirepass and an ACL user, MariaDB, aiosmtpd,
+# PostgreSQL and nginx h2c behind an idle-closing socat relay) and runs real,
+# unmodified clients (redis-cli, hiredis, redis-py, the mariadb CLI, PyMySQL,
+# smtplib, psql, python3-h2, a static Go client under the supervisor), each
+# without and with the library.
+.PHONY: session
+$(BUILD)/session/hiredis_session: tests/session/clients/hiredis_session.c tests/clients/client.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< -lhiredis
+
+session: all $(BUILD)/session/hiredis_session $(BUILD)/go/redis_session
+	HC_BUILD=$(abspath $(BUILD)) tests/session/run.sh
+
 # Operations (issue 16): tests/ops, run like the integration tests.
 .PHONY: ops
 ops: all deb $(BUILD)/go/seed_client
@@ -280,6 +299,7 @@ check: deps
 	$(MAKE) unit unit-asan unit-tsan
 	$(MAKE) integration
 	$(MAKE) supervise
+	$(MAKE) session
 	$(MAKE) matrix
 	$(MAKE) ops
 	$(MAKE) race

@@ -640,13 +640,16 @@ void hc_after_write(int fd, const struct hc_write *w, const struct iovec *iov, s
 		return;
 	c = conn_lock(fd, &saved);
 	if (c != NULL && ret > 0) {
-		const char *why;
-		if (w->act == HC_WRITE_RECORD)
-			hc_request_append(c, iov, iovcnt, (size_t)ret, hc_cfg.replay_max);
 		struct hc_written how = { .boundary = w->boundary, .reads_between = c->reads != w->reads,
 					  .sees_reads = true };
-		if (w->look && c->state == HC_CONN_MANAGED)
-			leave(c, hc_session_wrote(c, &hc_cfg, &how, iov, iovcnt, (size_t)ret, &why), why);
+		const char *why = "";
+		if (w->act == HC_WRITE_RECORD)
+			hc_request_append(c, iov, iovcnt, (size_t)ret, hc_cfg.replay_max);
+		if (w->look && c->state == HC_CONN_MANAGED) {
+			/* why is set by the call: read it only after. */
+			enum hc_leave l = hc_session_wrote(c, &hc_cfg, &how, iov, iovcnt, (size_t)ret, &why);
+			leave(c, l, why);
+		}
 	} else if (c != NULL && c->state == HC_CONN_MANAGED) {
 		/* The program has now seen the connection fail: its move. */
 		hc_conn_set_state(c, HC_CONN_UNMANAGED);
@@ -656,8 +659,8 @@ void hc_after_write(int fd, const struct hc_write *w, const struct iovec *iov, s
 
 /* After a read on c returned EOF or a reset (read_err, 0 for EOF) before any
  * reply to the request kept in c: resends it on a new connection installed at
- * c->fd if the peer provably never received it, c's session rebuilt there
- * first. Returns true if it did. The caller holds the lock and is the thread
+ * c->fd if the peer provably never received it (an EOF, then a reset that
+ * left every byte of it unacknowledged), c's session rebuilt there first. Returns true if it did. The caller holds the lock and is the thread
  * reading c->fd; the lock is let go while the kernel is asked and the new
  * connection made, and c (healing) stays as it was meanwhile. */
 static bool replay(struct hc_conn *c, int read_err)
@@ -668,8 +671,13 @@ static bool replay(struct hc_conn *c, int read_err)
 	enum hc_delivery d;
 	int s = -1, r = -1, err = 0;
 
-	/* An EOF after ETIMEDOUT proves nothing: the ACKs may be what was lost. */
-	if (c->replayed || c->req_len == 0 || read_err == ETIMEDOUT || socket_inode(c->fd) != c->ino)
+	/* Only a reset from a socket the peer had already closed proves that the
+	 * request was never delivered: then its FIN came first, and the read
+	 * returned EOF. A reset while the connection was established (the read
+	 * fails with ECONNRESET) may come from a server that read the request,
+	 * acted on it and aborted before its delayed ACK went out; ETIMEDOUT:
+	 * the ACKs may be what was lost. Neither is ever replayed. */
+	if (c->replayed || c->req_len == 0 || read_err != 0 || socket_inode(c->fd) != c->ino)
 		return false;
 	/* Another thread reading it holds the old connection: leave the socket be. */
 	if (!hc_swap_begin_reader(c->fd))
@@ -736,7 +744,7 @@ enum hc_read_action hc_after_read(int fd, const struct iovec *iov, size_t iovcnt
 	enum hc_read_action act = HC_READ_DONE;
 	int saved, read_err = ret < 0 ? errno : 0;
 	struct hc_conn *c;
-	const char *why;
+	const char *why = "";
 	/* 0 is EOF only if bytes were asked for; the iovecs are walked only
 	 * then, after the kernel took them. */
 	bool eof = (ret == 0 && iov_total(iov, iovcnt) > 0) ||
@@ -759,8 +767,10 @@ enum hc_read_action hc_after_read(int fd, const struct iovec *iov, size_t iovcnt
 		c->ever_read = true;
 		c->reads++;
 		c->last_io_ns = hc_now_ns();
-		if (c->state == HC_CONN_MANAGED)
-			leave(c, hc_session_read(c, iov, iovcnt, (size_t)ret, flags, &why), why);
+		if (c->state == HC_CONN_MANAGED) {
+			enum hc_leave l = hc_session_read(c, iov, iovcnt, (size_t)ret, flags, &why);
+			leave(c, l, why);
+		}
 	}
 	conn_unlock(saved);
 	return act;

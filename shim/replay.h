@@ -23,7 +23,8 @@ void hc_request_append(struct hc_conn *c, const struct iovec *iov, size_t iovcnt
 void hc_request_forget(struct hc_conn *c);
 
 enum hc_delivery {
-	HC_NEVER_DELIVERED, /* the peer reset the connection and acknowledged none of the bytes */
+	HC_NEVER_DELIVERED, /* the peer reset the connection and acknowledged none of the bytes (proof of
+			     * non-delivery only after its FIN: the caller's part, see conn.c replay) */
 	HC_DELIVERED,       /* the peer acknowledged some of them: it may have acted on them */
 	HC_DELIVERY_UNKNOWN /* no proof either way within the wait, or bytes we never saw were sent */
 };

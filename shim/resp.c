@@ -410,6 +410,18 @@ static void record_reset(struct hc_resp *r)
 	r->multi = r->watch = false;
 }
 
+/* After a write, or a reply: once nothing is watched any more, replies that
+ * are still owed will not be counted, and from then on the place of a reply
+ * is not known. Watching lasts while a session command's reply is
+ * outstanding, and until the replies of the writes made meanwhile are in
+ * (watch_until): a pipelined SELECT and GET, then another SELECT, is all
+ * counted. */
+static void watch_check(struct hc_resp *r)
+{
+	if (r->npend == 0 && r->answered >= r->watch_until && r->answered != r->written)
+		r->counting = false;
+}
+
 /* The first pending command has its reply: kept if it succeeded. */
 static bool pend_resolve(struct hc_resp *r, bool ok)
 {
@@ -425,8 +437,6 @@ static bool pend_resolve(struct hc_resp *r, bool ok)
 	r->npend--;
 	for (unsigned k = 0; k < r->npend; k++)
 		r->pend[k].off -= x.len;
-	if (r->npend == 0)
-		r->counting = r->answered == r->written; /* else replies are owed that nobody will count */
 	return kept;
 }
 
@@ -534,10 +544,9 @@ bool hc_resp_wrote(struct hc_resp *r, const unsigned char *p, size_t n)
 			}
 		}
 	}
-	/* Replies are owed, and with no session command outstanding nobody
-	 * will count them: from now on the place of a reply is not known. */
-	if (r->npend == 0 && r->answered != r->written)
-		r->counting = false;
+	if (r->npend > 0)
+		r->watch_until = r->written;
+	watch_check(r);
 	/* A command goes on in the next write: keep what it may need. */
 	if (r->req.st != RQ_START && r->keep_cur &&
 	    !buf_put(&r->curbuf, &r->cur_len, &r->cur_cap, p + start, n - start, max)) {
@@ -716,8 +725,10 @@ static bool reply_means(const struct hc_resp_rep *s, uint8_t expect)
 
 bool hc_resp_watching(const struct hc_resp *r)
 {
-	return r->see_replies && r->counting && r->npend > 0 && r->end == HC_RESP_END_NONE;
+	return r->see_replies && r->counting && (r->npend > 0 || r->answered < r->watch_until) &&
+	       r->end == HC_RESP_END_NONE;
 }
+
 
 bool hc_resp_lost_sight(struct hc_resp *r)
 {
@@ -749,10 +760,13 @@ bool hc_resp_read(struct hc_resp *r, const unsigned char *p, size_t n)
 		i += (size_t)used;
 		if (!done)
 			continue;
-		if (r->pend[0].idx != r->answered++)
-			continue; /* the reply to a command before it */
-		if (!pend_resolve(r, reply_means(&r->rep, r->pend[0].expect)))
+		/* The reply to a command before the first pending one, or after
+		 * the last: counted, nothing else. */
+		if (r->npend > 0 && r->pend[0].idx == r->answered &&
+		    !pend_resolve(r, reply_means(&r->rep, r->pend[0].expect)))
 			return false;
+		r->answered++;
+		watch_check(r);
 	}
 	return r->end == HC_RESP_END_NONE;
 }
@@ -767,6 +781,8 @@ enum hc_resp_swap hc_resp_swappable(const struct hc_resp *r)
 		return HC_RESP_SWAP_WATCH;
 	if (r->npend > 0)
 		return HC_RESP_SWAP_PENDING;
+	if (r->see_replies && r->counting && r->answered < r->written)
+		return HC_RESP_SWAP_OWED; /* replies counted and still to come */
 	return HC_RESP_SWAP_OK;
 }
 
@@ -778,6 +794,7 @@ const char *hc_resp_swap_name(enum hc_resp_swap s)
 	case HC_RESP_SWAP_MULTI: return "a MULTI is open";
 	case HC_RESP_SWAP_WATCH: return "a WATCH is open";
 	case HC_RESP_SWAP_PENDING: return "a session command's reply is outstanding";
+	case HC_RESP_SWAP_OWED: return "replies to earlier commands are still to come";
 	}
 	return "?";
 }

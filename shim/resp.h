@@ -74,6 +74,7 @@ struct hc_resp {
 	struct hc_resp_rep rep;
 	uint64_t written;  /* commands written since the connect */
 	uint64_t answered; /* replies read, while counting */
+	uint64_t watch_until; /* replies are watched until this many have come (the writes with a session command) */
 	bool see_replies;  /* the front end shows us what the program reads (the library does) */
 	bool counting;     /* answered is exact: every reply since the connect was parsed */
 	bool multi, watch; /* a transaction, a WATCH, is open */
@@ -123,6 +124,7 @@ enum hc_resp_swap {
 	HC_RESP_SWAP_MULTI,       /* a transaction is open */
 	HC_RESP_SWAP_WATCH,       /* a WATCH is open */
 	HC_RESP_SWAP_PENDING,     /* a session command's reply is outstanding */
+	HC_RESP_SWAP_OWED,        /* replies to earlier commands are still to come (counted exactly) */
 };
 
 /* Whether the connection may be swapped for a new one before the next write. */

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tools/bench.sh - the driver of `make bench`: runs the row scripts tools/bench/row_*.sh that exist,
-# in the order writes, pingpong, heal, redis, wrk, scale, supervise; each prints result lines
+# in the order writes, pingpong, heal, redis, session, wrk, scale, supervise; each prints result lines
 #     WORKLOAD<TAB>METRIC<TAB>PLAIN<TAB>SHIM<TAB>RESULT<TAB>TARGET<TAB>VERDICT
 # on stdout (progress on stderr, passed through).  Prints the machine, the command, an aligned table,
 # and "N targets met, M missed"; saves the report to $HC_BUILD/bench.txt.  Exits 0 when targets are
@@ -20,7 +20,7 @@ trap 'rm -rf "$TMP"' EXIT
 start=$(date +%s)
 status=0
 : >"$TMP/rows.tsv"
-for name in writes pingpong heal redis wrk scale supervise; do
+for name in writes pingpong heal redis session wrk scale supervise; do
     script=$ROOT/tools/bench/row_$name.sh
     [ -f "$script" ] || continue
     echo "== row_$name.sh" >&2

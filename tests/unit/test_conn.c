@@ -1047,6 +1047,34 @@ START_TEST(request_reset_before_any_reply_is_resent_and_the_read_gets_the_reply)
 }
 END_TEST
 
+/* A server that reads the request, acts on it, and aborts (SO_LINGER 0) at
+ * once, before its delayed ACK went out: RST, state CLOSE, SIOCOUTQ = the
+ * request's length, exactly as for a request that was never delivered. But
+ * no FIN came first: the read fails with ECONNRESET, which proves nothing,
+ * and the request must not run twice. */
+START_TEST(a_reset_without_a_fin_first_is_never_replayed)
+{
+	hc_cfg.probe_after_ms = 60000; /* the boundary write goes out unprobed */
+	for (int round = 0; round < 20; round++) {
+		struct scene s = scene_open();
+		char buf[16];
+		exchange(s.fd, s.server);
+		ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), 7);
+		assert_received(s.server, "GET k\r\n"); /* the server read it: it may have acted on it */
+		set_linger_zero(s.server);
+		close_early(&s.server);
+		ck_assert(wait_for_events(s.fd, POLLIN) & (POLLIN | POLLHUP | POLLERR));
+		errno = 0;
+		ssize_t n = app_read(s.fd, buf, sizeof buf);
+		ck_assert_msg(n == -1 && errno == ECONNRESET, "round %d: read %zd (%s)", round, n, strerror(errno));
+		assert_stat(replays, 0);
+		ck_assert_msg(!listener_has_a_connection(s.listener), "round %d: the request was resent", round);
+		ck_assert(!hc_fd_managed(s.fd));
+		scene_close(&s);
+	}
+}
+END_TEST
+
 START_TEST(nonblocking_read_after_a_replay_says_eagain_until_the_reply_comes)
 {
 	struct scene s = scene_open();
@@ -1234,6 +1262,7 @@ Suite *conn_suite(void)
 	tc = conn_tcase(s, "replay");
 	tcase_add_test(tc, request_reset_before_any_reply_is_resent_and_the_read_gets_the_reply);
 	tcase_add_test(tc, nonblocking_read_after_a_replay_says_eagain_until_the_reply_comes);
+	tcase_add_test(tc, a_reset_without_a_fin_first_is_never_replayed);
 	tcase_add_test(tc, request_the_peer_acknowledged_is_never_resent);
 	tcase_add_test(tc, request_after_active_use_is_never_resent);
 	tcase_add_test(tc, request_longer_than_replay_max_is_never_resent);

@@ -121,6 +121,31 @@ START_TEST(pipelined_select_and_get_with_replies_split_anywhere)
 }
 END_TEST
 
+/* SELECT 2 and GET in one write, then SELECT 99 (refused) and GET: the
+ * replies of the first pipeline are all counted, so the second SELECT's
+ * place is known and its error keeps it out. */
+START_TEST(replies_are_counted_until_the_pipeline_with_a_session_command_is_in)
+{
+	struct hc_resp r;
+	static const char select99[] = "*2\r\n$6\r\nSELECT\r\n$2\r\n99\r\n";
+	hc_resp_init(&r, true, MAX);
+	ck_assert(wrote(&r, SELECT2 GETK, strlen(SELECT2 GETK)));
+	ck_assert(read_str(&r, "+OK\r\n"));
+	ck_assert(hc_resp_watching(&r)); /* GET's reply is still to come */
+	ck_assert_int_eq(hc_resp_swappable(&r), HC_RESP_SWAP_OWED);
+	ck_assert(read_str(&r, "$5\r\nvalue\r\n"));
+	ck_assert(!hc_resp_watching(&r));
+	ck_assert_int_eq(hc_resp_swappable(&r), HC_RESP_SWAP_OK);
+	char both[128];
+	snprintf(both, sizeof both, "%s%s", select99, GETK);
+	ck_assert(wrote(&r, both, strlen(both)));
+	ck_assert(read_str(&r, "-ERR DB index is out of range\r\n$-1\r\n"));
+	ck_assert_str_eq(record(&r), SELECT2);
+	ck_assert_str_eq(describe(&r), "db 2");
+	hc_resp_free(&r);
+}
+END_TEST
+
 /* GET's reply comes first: SELECT's is the second one. */
 START_TEST(the_session_reply_is_counted_after_the_replies_before_it)
 {
@@ -525,7 +550,7 @@ END_TEST
 
 START_TEST(every_swap_reason_and_end_has_a_name)
 {
-	for (int s = HC_RESP_SWAP_OK; s <= HC_RESP_SWAP_PENDING; s++)
+	for (int s = HC_RESP_SWAP_OK; s <= HC_RESP_SWAP_OWED; s++)
 		ck_assert_str_ne(hc_resp_swap_name((enum hc_resp_swap)s), "?");
 	for (int e = HC_RESP_END_NONE; e <= HC_RESP_END_UNKNOWN; e++)
 		ck_assert_str_ne(hc_resp_end_name((enum hc_resp_end)e), "?");
@@ -540,6 +565,7 @@ Suite *resp_suite(void)
 	tcase_add_test(tc, a_failed_session_command_changes_nothing);
 	tcase_add_test(tc, pipelined_select_and_get_with_replies_split_anywhere);
 	tcase_add_test(tc, the_session_reply_is_counted_after_the_replies_before_it);
+	tcase_add_test(tc, replies_are_counted_until_the_pipeline_with_a_session_command_is_in);
 	tcase_add_test(tc, pushes_and_attributes_are_not_replies);
 	tcase_add_test(tc, after_an_uncounted_command_session_commands_are_kept_as_written);
 	tcase_add_test(tc, the_supervisor_keeps_session_commands_as_written);

@@ -7,6 +7,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -222,6 +224,30 @@ START_TEST(first_writes_of_stateful_protocols_end_management)
 }
 END_TEST
 
+/* The line that says why a connection is left alone (it once passed its
+ * reason to the log before the call that sets it had run). */
+START_TEST(a_connection_left_alone_is_named_in_the_log_with_its_reason)
+{
+	char path[] = "/tmp/hc-session-log.XXXXXX", buf[512];
+	int lf = mkstemp(path);
+	struct scene s = scene_open();
+	ssize_t n;
+
+	ck_assert_int_ge(lf, 0);
+	hc_cfg.log_level = HC_LOG_INFO;
+	snprintf(hc_cfg.log_file, sizeof hc_cfg.log_file, "%s", path);
+	ck_assert_int_eq(app_send(s.fd, "\x00\x00\x00\x08\x04\xd2\x16\x2f", 8), 8);
+	ck_assert(!hc_fd_managed(s.fd));
+	n = pread(lf, buf, sizeof buf - 1, 0);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	ck_assert_msg(strstr(buf, "postgres; never swapped, left to the program") != NULL, "log: %s", buf);
+	close(lf);
+	unlink(path);
+	scene_close(&s);
+}
+END_TEST
+
 START_TEST(heal_known_leaves_unrecognised_protocols_alone)
 {
 	struct scene s = scene_listen();
@@ -289,6 +315,7 @@ Suite *session_suite(void)
 	tcase_add_test(tc, an_unread_greeting_may_heal_the_first_write_but_not_later_ones);
 	tcase_add_test(tc, first_writes_of_stateful_protocols_end_management);
 	tcase_add_test(tc, heal_known_leaves_unrecognised_protocols_alone);
+	tcase_add_test(tc, a_connection_left_alone_is_named_in_the_log_with_its_reason);
 	suite_add_tcase(s, tc);
 	return s;
 }
