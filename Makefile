@@ -3,6 +3,7 @@
 PREFIX  ?= /usr/local
 LIBDIR  ?= $(PREFIX)/lib
 BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
 VERSION := 0.1.0
 BUILD   := build
 
@@ -32,12 +33,14 @@ CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
 # Debian packages the build, the tests and the demo need, with the real servers
 # and clients of the matrix (tests/matrix) and of the session tests
-# (tests/session: MariaDB, PyMySQL, aiosmtpd, h2).
+# (tests/session: MariaDB, PyMySQL, aiosmtpd, h2), and what make deb and
+# tests/ops use (dpkg-shlibdeps, lintian, the man page linters, node_exporter).
 DEPS := gcc make libc6-dev pkg-config uthash-dev check libsubunit-dev ncat socat python3 openssl strace \
         libasan8 libubsan1 libtsan2 clang-14 libclang-rt-14-dev \
         redis-server redis-tools libhiredis-dev memcached nginx-light postgresql curl \
         python3-redis python3-urllib3 python3-pymemcache iptables libnetfilter-queue-dev golang-go \
-        mariadb-server mariadb-client python3-pymysql python3-aiosmtpd python3-h2
+        mariadb-server mariadb-client python3-pymysql python3-aiosmtpd python3-h2 \
+        dpkg-dev lintian mandoc man-db groff-base prometheus-node-exporter systemd python3-yaml
 # ... and what `make bench` needs on top.
 BENCH_DEPS := valgrind wrk
 
@@ -50,16 +53,20 @@ help:
 	@echo "make            build $(BUILD)/libhalfclose.so, $(BUILD)/halfclose and the test clients"
 	@echo "make deps       install the Debian packages that are missing"
 	@echo "make check      deps + build + unit tests (plain, ASan+UBSan, TSan) + integration tests + supervise"
-	@echo "                + session + matrix + race + integration tests against the ASan+UBSan and the TSan library"
+	@echo "                + session + matrix + ops + race + integration tests against the ASan+UBSan and the TSan library"
 	@echo "                + the config and /proc fuzzers"
 	@echo "make supervise  build + static and Go programs under the launcher's supervisor (part of check)"
 	@echo "make session    build + connections with state against real servers: redis sessions healed"
 	@echo "                with their AUTH/SELECT/HELLO, MariaDB, SMTP, PostgreSQL, HTTP/2 never swapped"
 	@echo "                (part of check)"
 	@echo "make race       build + the FIN-in-flight race on every request, and its replay (part of check)"
+	@echo "make ops        build + deb + live counters through node_exporter, halfclose measure against the"
+	@echo "                matrix's servers, the package installed into a scratch root, the documents"
+	@echo "                against the code (part of check)"
+	@echo "make deb        $(BUILD)/halfclose_$(VERSION)_ARCH.deb (dpkg-deb)"
 	@echo "make demo       deps + build + the seed's failure and its cure against ncat -i 2 (C and Go clients)"
 	@echo "make bench      deps + build + what the shim costs, as ratios against the same runs without it"
-	@echo "make install    PREFIX=$(PREFIX): $(LIBDIR)/libhalfclose.so and $(BINDIR)/halfclose"
+	@echo "make install    PREFIX=$(PREFIX): $(LIBDIR)/libhalfclose.so, $(BINDIR)/halfclose, the man pages"
 
 # Idempotent: asks apt only for what dpkg says is missing; `apt-get update` once.
 deps:
@@ -88,11 +95,15 @@ $(BUILD)/tsan/libhalfclose.so: $(CORE_SRC) $(WRAP_SRC) $(SHIM_HDR) | $(BUILD)/ts
 
 # The launcher links the core it reuses under the supervisor (config, probe,
 # reconnect, log; real.c binds libc with dlsym(RTLD_NEXT) from an executable too).
-LAUNCHER_SRC := tools/halfclose.c tools/supervise.c tools/procfs.c
-LAUNCHER_HDR := tools/supervise.h tools/procfs.h
+LAUNCHER_SRC := tools/halfclose.c tools/supervise.c tools/procfs.c tools/stats.c tools/measure.c
+LAUNCHER_HDR := tools/supervise.h tools/procfs.h tools/commands.h
+# launcher-cc OUT LIBDIR PREFIX: the launcher for a library installed in LIBDIR
+# (an absolute path; below PREFIX it is also found relative to the launcher).
+launcher-cc = $(CC) $(CFLAGS) -DHC_VERSION='"$(VERSION)"' -DHC_LIBDIR='"$(2)"' \
+    -DHC_LIBDIR_REL='"$(if $(filter $(3)/%,$(2)),$(patsubst $(3)/%,%,$(2)),lib)"' -Ishim -Itools -o $(1) \
+    $(LAUNCHER_SRC) $(CORE_SRC) $(LDHARDEN) -ldl -lpthread
 $(BUILD)/halfclose: $(LAUNCHER_SRC) $(LAUNCHER_HDR) $(CORE_SRC) $(SHIM_HDR) | $(BUILD)
-	$(CC) $(CFLAGS) -DHC_VERSION='"$(VERSION)"' -DHC_LIBDIR='"$(LIBDIR)"' -Ishim -Itools -o $@ \
-	    $(LAUNCHER_SRC) $(CORE_SRC) $(LDHARDEN) -ldl -lpthread
+	$(call launcher-cc,$@,$(LIBDIR),$(PREFIX))
 
 $(BUILD)/clients/%: tests/clients/%.c tests/clients/client.h | $(BUILD)/clients
 	$(CC) $(CFLAGS) -o $@ $<
@@ -278,6 +289,11 @@ $(BUILD)/session/hiredis_session: tests/session/clients/hiredis_session.c tests/
 session: all $(BUILD)/session/hiredis_session $(BUILD)/go/redis_session
 	HC_BUILD=$(abspath $(BUILD)) tests/session/run.sh
 
+# Operations (issue 16): tests/ops, run like the integration tests.
+.PHONY: ops
+ops: all deb $(BUILD)/go/seed_client
+	HC_BUILD=$(abspath $(BUILD)) HC_TEST_DIR=tests/ops tests/integration/run.sh
+
 check: deps
 	$(MAKE) all
 	$(MAKE) unit unit-asan unit-tsan
@@ -285,6 +301,7 @@ check: deps
 	$(MAKE) supervise
 	$(MAKE) session
 	$(MAKE) matrix
+	$(MAKE) ops
 	$(MAKE) race
 	$(MAKE) integration-asan integration-tsan fuzz
 
@@ -299,14 +316,27 @@ bench:
 	HC_BUILD=$(abspath $(BUILD)) tools/bench.sh
 
 install: $(BUILD)/libhalfclose.so $(LAUNCHER_SRC) $(LAUNCHER_HDR)
-	$(CC) $(CFLAGS) -DHC_VERSION='"$(VERSION)"' -DHC_LIBDIR='"$(LIBDIR)"' -Ishim -Itools \
-	    -o $(BUILD)/halfclose.install $(LAUNCHER_SRC) $(CORE_SRC) $(LDHARDEN) -ldl -lpthread
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR)
+	$(call launcher-cc,$(BUILD)/halfclose.install,$(LIBDIR),$(PREFIX))
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
 	install -m 0644 $(BUILD)/libhalfclose.so $(DESTDIR)$(LIBDIR)/libhalfclose.so
 	install -m 0755 $(BUILD)/halfclose.install $(DESTDIR)$(BINDIR)/halfclose
+	install -m 0644 man/halfclose.1 $(DESTDIR)$(MANDIR)/man1/halfclose.1
+	install -m 0644 man/libhalfclose.7 $(DESTDIR)$(MANDIR)/man7/libhalfclose.7
+
+# The Debian package (tools/mkdeb.sh): the library in its own directory under
+# the multiarch library directory, the launcher built for it, the man pages.
+DEB_ARCH = $(shell dpkg --print-architecture)
+DEB_LIBDIR = /usr/lib/$(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null)/halfclose
+DEB = $(BUILD)/halfclose_$(VERSION)_$(DEB_ARCH).deb
+.PHONY: deb
+deb: $(BUILD)/libhalfclose.so $(LAUNCHER_SRC) $(LAUNCHER_HDR) $(CORE_SRC) $(SHIM_HDR) man/halfclose.1 \
+        man/libhalfclose.7 README.md tools/mkdeb.sh
+	$(call launcher-cc,$(BUILD)/halfclose.deb,$(DEB_LIBDIR),/usr)
+	tools/mkdeb.sh $(DEB) $(VERSION) $(DEB_ARCH) $(DEB_LIBDIR) $(BUILD)/halfclose.deb $(BUILD)/libhalfclose.so
 
 uninstall:
-	rm -f $(DESTDIR)$(LIBDIR)/libhalfclose.so $(DESTDIR)$(BINDIR)/halfclose
+	rm -f $(DESTDIR)$(LIBDIR)/libhalfclose.so $(DESTDIR)$(BINDIR)/halfclose \
+	    $(DESTDIR)$(MANDIR)/man1/halfclose.1 $(DESTDIR)$(MANDIR)/man7/libhalfclose.7
 
 clean:
 	rm -rf $(BUILD)

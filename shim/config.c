@@ -228,7 +228,7 @@ struct var {
 	const char *name;
 	const char *expects;
 	int (*parse)(struct hc_config *cfg, const struct var *v, const char *value, char *why, size_t whylen);
-	size_t offset; /* of the uint32_t field, for ms/count variables */
+	size_t offset; /* of the field it sets: uint32_t for numbers, char[PATH_MAX] for paths */
 	uint32_t min, max;
 };
 
@@ -292,11 +292,22 @@ static int parse_log(struct hc_config *cfg, const struct var *v, const char *val
 
 static int parse_path(struct hc_config *cfg, const struct var *v, const char *value, char *why, size_t whylen)
 {
-	char *dst = strcmp(v->name, "HALFCLOSE_LOG_FILE") == 0 ? cfg->log_file : cfg->stats_file;
+	char *dst = (char *)cfg + v->offset;
 	(void)why, (void)whylen;
 	if (strlen(value) >= PATH_MAX)
 		return -1;
 	strcpy(dst, value); /* empty: as if unset */
+	return 0;
+}
+
+/* A directory for the live pages: absolute (a daemon changes its working
+ * directory), with room for "/halfclose.PID". */
+static int parse_dir(struct hc_config *cfg, const struct var *v, const char *value, char *why, size_t whylen)
+{
+	(void)why, (void)whylen;
+	if (value[0] != '\0' && (value[0] != '/' || strlen(value) >= PATH_MAX - 32))
+		return -1;
+	strcpy((char *)cfg + v->offset, value); /* empty: as if unset */
 	return 0;
 }
 
@@ -318,9 +329,28 @@ static const struct var vars[] = {
 	{ "HALFCLOSE_HEAL", "all or known", parse_heal, 0, 0, 0 },
 	{ "HALFCLOSE_SESSION_MAX", "bytes, 0 to 1048576", parse_number, MS(session_max), 0, 1048576 },
 	{ "HALFCLOSE_LOG", "off, error, warn, info or debug", parse_log, 0, 0, 0 },
-	{ "HALFCLOSE_LOG_FILE", "a file path shorter than PATH_MAX", parse_path, 0, 0, 0 },
-	{ "HALFCLOSE_STATS", "a file path shorter than PATH_MAX, or - for stderr", parse_path, 0, 0, 0 },
+	{ "HALFCLOSE_LOG_FILE", "a file path shorter than PATH_MAX", parse_path, MS(log_file), 0, 0 },
+	{ "HALFCLOSE_STATS", "a file path shorter than PATH_MAX, or - for stderr", parse_path, MS(stats_file), 0, 0 },
+	{ "HALFCLOSE_STATS_DIR", "an absolute directory path", parse_dir, MS(stats_dir), 0, 0 },
 };
+#define NVARS (sizeof(vars) / sizeof(vars[0]))
+
+/* "HALFCLOSE_DISABLE, TARGETS, ...": every name of the table, for the message
+ * about an unknown one. */
+static const char *var_names(char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < NVARS && used < len; i++) {
+		const char *name = i == 0 ? vars[i].name : vars[i].name + strlen("HALFCLOSE_");
+		int n = snprintf(buf + used, len - used, "%s%s", i == 0 ? "" : ", ", name);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	return buf;
+}
 
 int hc_config_parse(struct hc_config *cfg, char *const *envp, char *err, size_t errlen)
 {
@@ -335,19 +365,16 @@ int hc_config_parse(struct hc_config *cfg, char *const *envp, char *err, size_t 
 
 		if (eq == NULL || strncmp(entry, prefix, sizeof(prefix) - 1) != 0)
 			continue;
-		for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		for (size_t i = 0; i < NVARS; i++) {
 			if (strlen(vars[i].name) == (size_t)(eq - entry) &&
 			    strncmp(vars[i].name, entry, (size_t)(eq - entry)) == 0)
 				v = &vars[i];
 		}
 		if (v == NULL) {
-			snprintf(err, errlen,
-				 "unknown variable %s=\"%s\": expected one of HALFCLOSE_DISABLE, TARGETS, "
-				 "EXCLUDE, PROBE_AFTER_MS, MIN_IDLE_MS, WRITE_GAP_MS, MAX_IDLE_MS, "
-				 "CONNECT_TIMEOUT_MS, NONBLOCK_CONNECT_MS, RETRIES, REPLAY_MAX, REPLAY_WAIT_MS, UNREAD, HEAL, "
-				 "SESSION_MAX, LOG, LOG_FILE, STATS",
+			char names[512];
+			snprintf(err, errlen, "unknown variable %s=\"%s\": expected one of %s",
 				 printable(name, entry, (size_t)(eq - entry > 64 ? 64 : eq - entry)),
-				 printable(value, eq + 1, 64));
+				 printable(value, eq + 1, 64), var_names(names, sizeof(names)));
 			return -1;
 		}
 		if (v->parse(cfg, v, eq + 1, why, sizeof(why)) != 0) {

@@ -47,6 +47,7 @@ struct hc_config {
 	enum hc_log_level log_level;
 	char log_file[PATH_MAX]; /* empty = stderr */
 	char stats_file[PATH_MAX]; /* empty = no stats; "-" = stderr */
+	char stats_dir[PATH_MAX];  /* empty = no live page; else an absolute directory (page.h) */
 };
 
 /* The configuration of this process, set once by hc_init() (conn.h). */

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "log.h"
 #include "clock.h"
+#include "page.h"
 #include "probe.h"
 #include "real.h"
 #include "rebuild.h"
@@ -49,7 +50,7 @@ static void atfork_child(void)
 {
 	hc_reconnect_atfork_child();
 	hc_table_atfork_child(); /* closes the sockets of heals under way in other threads */
-	hc_stats_reset(); /* the child's stats line counts the child's work */
+	hc_live_fork_child(); /* the child's stats line (and page) count the child's work */
 }
 
 static void write_stats_at_exit(void)
@@ -71,6 +72,7 @@ static void init_once_fn(void)
 		return;
 	}
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	hc_live_init();
 	if (hc_cfg.stats_file[0] != '\0')
 		atexit(write_stats_at_exit);
 	active = !hc_cfg.disabled;
@@ -162,6 +164,7 @@ void hc_on_socket(int fd, int domain, int type, int protocol)
 		return;
 	}
 	conn_lock(fd, &saved);
+	hc_live_ensure(); /* the first TCP socket: the process's page, if it keeps one */
 	c = hc_table_add(fd); /* replaces what a close we never saw left behind */
 	if (c != NULL) {
 		c->domain = domain;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 struct hc_stats hc_stats;
+struct hc_stats *_Atomic hc_stats_live = &hc_stats;
 
 /* Writes all of buf to fd, or gives up quietly: logging must never fail the program. */
 static void write_all(int fd, const char *buf, size_t len)
@@ -135,7 +136,7 @@ size_t hc_stats_format_of(char *buf, size_t len, pid_t pid, const struct hc_stat
 
 size_t hc_stats_format(char *buf, size_t len, pid_t pid)
 {
-	return hc_stats_format_of(buf, len, pid, &hc_stats);
+	return hc_stats_format_of(buf, len, pid, atomic_load_explicit(&hc_stats_live, memory_order_acquire));
 }
 
 void hc_stats_write_of(const char *path, pid_t pid, const struct hc_stats *st)
@@ -149,7 +150,7 @@ void hc_stats_write_of(const char *path, pid_t pid, const struct hc_stats *st)
 
 void hc_stats_write(const char *path)
 {
-	hc_stats_write_of(path, getpid(), &hc_stats);
+	hc_stats_write_of(path, getpid(), atomic_load_explicit(&hc_stats_live, memory_order_acquire));
 }
 
 void hc_stats_reset(void)

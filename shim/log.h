@@ -34,15 +34,20 @@ struct hc_stats {
 #undef HC_STATS_FIELD
 };
 extern struct hc_stats hc_stats;
+/* The counters HC_COUNT increments: &hc_stats, or the process's live page
+ * once it has one (page.h). Set before anything is counted; a plain load. */
+extern struct hc_stats *_Atomic hc_stats_live;
 
 /* The keys, in order, and their number. */
 extern const char *const hc_stats_keys[];
 extern const size_t hc_stats_nkeys;
 
-#define HC_COUNT(field) atomic_fetch_add_explicit(&hc_stats.field, 1, memory_order_relaxed)
+#define HC_COUNT(field)                                                                                \
+	atomic_fetch_add_explicit(&atomic_load_explicit(&hc_stats_live, memory_order_acquire)->field, 1, \
+				  memory_order_relaxed)
 
 /* Formats the stats line (with its newline) of counters st for pid into buf;
- * returns its length. hc_stats_format: this process's counters. */
+ * returns its length. hc_stats_format: this process's counters (live). */
 size_t hc_stats_format_of(char *buf, size_t len, pid_t pid, const struct hc_stats *st);
 size_t hc_stats_format(char *buf, size_t len, pid_t pid);
 
@@ -51,7 +56,7 @@ size_t hc_stats_format(char *buf, size_t len, pid_t pid);
 void hc_stats_write_of(const char *path, pid_t pid, const struct hc_stats *st);
 void hc_stats_write(const char *path);
 
-/* Zeroes every counter (a forked child starts its own line). */
+/* Zeroes every counter of hc_stats (a forked child starts its own line). */
 void hc_stats_reset(void);
 
 #endif

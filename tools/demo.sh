@@ -7,11 +7,12 @@
 # Clients: build/clients/seed_client, the C twin of the seed's client.go
 # (connect, sleep 6 s, write "Halo", sleep 3 s, write "Halo2"), under
 # LD_PRELOAD; then the seed's Go client itself (build/go/seed_client, static),
-# which the launcher runs under its supervisor.
+# which the launcher runs under its supervisor.  HC_LAUNCHER: another launcher
+# than the build's (an installed one: the package test runs the demo so).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 HC_BUILD=${HC_BUILD:-$ROOT/build}
-LAUNCHER=$HC_BUILD/halfclose
+LAUNCHER=${HC_LAUNCHER:-$HC_BUILD/halfclose}
 CLIENT=$HC_BUILD/clients/seed_client
 GO_CLIENT=$HC_BUILD/go/seed_client
 PY=/usr/bin/python3

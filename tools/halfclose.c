@@ -14,14 +14,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "procfs.h"
 #include "supervise.h"
 
+/* Both from the Makefile: VERSION is the one place the version is written;
+ * LIBDIR is where the library is installed, HC_LIBDIR_REL the same below the
+ * prefix ("lib", "lib/x86_64-linux-gnu/halfclose"), found from the
+ * launcher's own directory so that a tree installed elsewhere (DESTDIR, a
+ * package unpacked into a scratch root) finds its own library. */
 #ifndef HC_VERSION
-#define HC_VERSION "0.1.0"
+#error "HC_VERSION comes from the Makefile's VERSION"
 #endif
 #ifndef HC_LIBDIR
 #define HC_LIBDIR "/usr/local/lib"
+#endif
+#ifndef HC_LIBDIR_REL
+#define HC_LIBDIR_REL "lib"
 #endif
 #define LIBNAME "libhalfclose.so"
 
@@ -29,14 +38,21 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: halfclose [OPTIONS] [--] COMMAND [ARGS...]\n"
+		"       halfclose stats [DIR...] [--prune] [--json | --prometheus]\n"
+		"       halfclose measure HOST:PORT [--send BYTES | --http] [--for SECONDS]\n"
 		"Runs COMMAND so that pooled TCP connections that the server closed while idle\n"
 		"are reconnected before the next request goes out: with libhalfclose.so\n"
 		"preloaded, or, for a statically linked program or a Go binary (which make\n"
 		"raw system calls), under a supervisor (seccomp user notification).\n"
+		"`halfclose stats` prints the live counters of the processes that keep a page\n"
+		"in DIR (HALFCLOSE_STATS_DIR); `halfclose measure` finds out how a server ends\n"
+		"idle connections. `halfclose stats --help` and `halfclose measure --help` say more;\n"
+		"to run a program named stats or measure, write `halfclose -- stats`.\n"
 		"\n"
 		"  --supervise             use the supervisor whatever COMMAND is\n"
 		"  --preload               use LD_PRELOAD whatever COMMAND is\n"
 		"  --stats FILE            append a stats line at exit (- = stderr)   HALFCLOSE_STATS\n"
+		"  --stats-dir DIR         live counters in DIR/halfclose.PID          HALFCLOSE_STATS_DIR\n"
 		"  --log LEVEL             off, error, warn, info, debug               HALFCLOSE_LOG\n"
 		"  --log-file FILE         log here instead of stderr                  HALFCLOSE_LOG_FILE\n"
 		"  --targets LIST          only these ADDR[/PREFIX][:PORT]             HALFCLOSE_TARGETS\n"
@@ -67,8 +83,9 @@ static void usage(FILE *out)
 		"COMMAND cannot be run (or is setuid/setgid), 127 if it is not found.\n");
 }
 
-/* The library: beside this executable (the build tree), in ../lib (an install),
- * or where it was installed at build time. Returns a static buffer or NULL. */
+/* The library: beside this executable (the build tree), in ../HC_LIBDIR_REL
+ * (an install), or where it was installed at build time. Returns a static
+ * buffer or NULL. */
 static const char *find_library(void)
 {
 	static char path[PATH_MAX];
@@ -81,7 +98,7 @@ static const char *find_library(void)
 		snprintf(path, sizeof(path), "%s/%s", dir, LIBNAME);
 		if (access(path, R_OK) == 0)
 			return path;
-		snprintf(up, sizeof(up), "%s/../lib/%s", dir, LIBNAME);
+		snprintf(up, sizeof(up), "%s/../%s/%s", dir, HC_LIBDIR_REL, LIBNAME);
 		if (access(up, R_OK) == 0 && realpath(up, path) != NULL)
 			return path;
 	}
@@ -164,6 +181,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "stats", required_argument, NULL, 's' },
+		{ "stats-dir", required_argument, NULL, 'D' },
 		{ "log", required_argument, NULL, 'l' },
 		{ "log-file", required_argument, NULL, 'L' },
 		{ "targets", required_argument, NULL, 't' },
@@ -194,7 +212,7 @@ int main(int argc, char **argv)
 		{ 'm', "HALFCLOSE_MIN_IDLE_MS" }, { 'g', "HALFCLOSE_WRITE_GAP_MS" }, { 'M', "HALFCLOSE_MAX_IDLE_MS" },
 		{ 'c', "HALFCLOSE_CONNECT_TIMEOUT_MS" }, { 'r', "HALFCLOSE_RETRIES" }, { 'u', "HALFCLOSE_UNREAD" },
 		{ 'R', "HALFCLOSE_REPLAY_MAX" }, { 'W', "HALFCLOSE_REPLAY_WAIT_MS" }, { 'H', "HALFCLOSE_HEAL" },
-		{ 'X', "HALFCLOSE_SESSION_MAX" }, { 'N', "HALFCLOSE_NONBLOCK_CONNECT_MS" },
+		{ 'X', "HALFCLOSE_SESSION_MAX" }, { 'N', "HALFCLOSE_NONBLOCK_CONNECT_MS" }, { 'D', "HALFCLOSE_STATS_DIR" },
 	};
 	char path[PATH_MAX];
 	const char *lib;
@@ -203,6 +221,12 @@ int main(int argc, char **argv)
 	enum { AUTO, SUPERVISE, PRELOAD } mode = AUTO;
 	int c;
 
+	/* A subcommand only as the very first argument: `halfclose -- stats`
+	 * and `halfclose --log info stats` run a program of that name. */
+	if (argc > 1 && strcmp(argv[1], "stats") == 0)
+		return hc_cmd_stats(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "measure") == 0)
+		return hc_cmd_measure(argc - 1, argv + 1);
 	/* '+': stop at the first non-option, so COMMAND's own flags stay its own. */
 	while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
 		switch (c) {

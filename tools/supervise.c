@@ -30,6 +30,10 @@
  *   library's, pid= that process's pid (not the supervisor's); the lines of
  *   other processes (forked children) are written when they are reaped, the
  *   main program's line last, when it has exited.
+ *   HALFCLOSE_STATS_DIR: the supervisor keeps a live page for each process it
+ *   supervises (DIR/halfclose.PID, that process's pid; writer = the
+ *   supervisor, flag HC_PAGE_SUPERVISED), created at the process's first
+ *   supervised call, removed when its stats line is written.
  *   HALFCLOSE_LOG / HALFCLOSE_LOG_FILE: same levels and file; a line is
  *   "halfclose[SUPERVISOR_PID]: pid PROGRAM_PID fd N ADDR stale (peer FIN)
  *   after M ms idle; reconnected in X ms" (SUPERVISOR_PID is the launcher's
@@ -110,6 +114,7 @@
 
 #include "../shim/config.h"
 #include "../shim/log.h"
+#include "../shim/page.h"
 #include "../shim/probe.h"
 #include "../shim/rebuild.h"
 #include "../shim/reconnect.h"
@@ -192,6 +197,8 @@ struct sv_proc {
 	unsigned cursor; /* where the next socket() looks for a free number */
 	bool warned_full; /* said that no number of the range was free */
 	struct hc_stats stats;
+	struct hc_stats *live;  /* where SV_COUNT counts: &stats, or page's (HALFCLOSE_STATS_DIR) */
+	struct hc_page *page;   /* the process's live page, or NULL */
 	struct sv_conn conns[SV_FD_N];
 };
 
@@ -224,7 +231,7 @@ static struct {
 static char filebuf[1 << 20];
 static char dirbuf[1 << 16];
 
-#define SV_COUNT(p, field) atomic_fetch_add_explicit(&(p)->stats.field, 1, memory_order_relaxed)
+#define SV_COUNT(p, field) atomic_fetch_add_explicit(&(p)->live->field, 1, memory_order_relaxed)
 #define SV_LOG(level, p, fmt, ...) hc_log(level, "pid %d " fmt, (int)(p)->tgid, __VA_ARGS__)
 
 static uint64_t now_ns(void)
@@ -397,13 +404,60 @@ static void write_stats(pid_t pid, const struct hc_stats *st)
 		hc_stats_write_of(hc_cfg.stats_file, pid, st);
 }
 
+/* Gives p a live page (HALFCLOSE_STATS_DIR), written by this supervisor,
+ * and counts there; without one (none wanted, or refused: one warning per
+ * supervisor) p counts in p->stats. */
+static void page_open(struct sv_proc *p)
+{
+	static bool warned;
+	struct hc_page_owner o;
+	char why[256];
+
+	p->live = &p->stats;
+	if (hc_cfg.stats_dir[0] == '\0')
+		return;
+	if (hc_page_owner_of(p->tgid, getpid(), HC_PAGE_SUPERVISED, &o) != 0) {
+		snprintf(why, sizeof(why), "cannot read /proc/%d/stat: %s", (int)p->tgid, strerror(errno));
+		p->page = NULL;
+	} else {
+		p->page = hc_page_create(hc_cfg.stats_dir, &o, why, sizeof(why));
+	}
+	if (p->page != NULL)
+		p->live = hc_page_counters(p->page);
+	else if (!warned)
+		hc_log(HC_LOG_WARN, "HALFCLOSE_STATS_DIR=\"%s\": %s; no live counters", hc_cfg.stats_dir, why);
+	warned = warned || p->page == NULL;
+}
+
+/* Removes p's page, if it has one; p counts in p->stats again. */
+static void page_close(struct sv_proc *p)
+{
+	if (p->page != NULL) {
+		hc_page_remove(hc_cfg.stats_dir, p->tgid);
+		hc_page_unmap(p->page);
+	}
+	p->page = NULL;
+	p->live = &p->stats;
+}
+
+/* In the copy of the supervisor left in the background: the pages it goes on
+ * updating are now written by it (`halfclose stats` checks that the writer
+ * maps them). */
+static void pages_adopt(void)
+{
+	for (int i = 0; i < SV_MAX_PROCS; i++)
+		if (sv.procs[i].tgid != 0 && sv.procs[i].page != NULL)
+			sv.procs[i].page->writer = getpid();
+}
+
 /* Frees p's slot after writing its stats line. The main program's slot is
  * only released at exit, so its line comes last. */
 static void proc_release(struct sv_proc *p)
 {
 	if (p->tgid == 0)
 		return;
-	write_stats(p->tgid, &p->stats);
+	write_stats(p->tgid, p->live);
+	page_close(p);
 	close_fd(p->pidfd);
 	p->tgid = 0;
 	p->pidfd = -1;
@@ -465,6 +519,7 @@ static struct sv_proc *proc_new(pid_t tgid)
 	p->gen++;
 	p->cursor = 0;
 	p->warned_full = false;
+	page_open(p);
 	return p;
 }
 
@@ -1525,6 +1580,7 @@ static void serve(void)
 			sv.main_done = false;
 			sv.main_pid = -1;
 			sv.background = true;
+			pages_adopt();
 			while (sv.notif >= 0) {
 				struct pollfd q = { .fd = sv.notif, .events = POLLIN };
 				if (poll(&q, 1, -1) < 0 && errno != EINTR)
@@ -1758,7 +1814,9 @@ int hc_supervise(const char *path, char *const argv[], const struct hc_sv_option
 	{
 		struct sv_proc *m = proc_by_tgid(sv.main_pid);
 		static struct hc_stats none;
-		write_stats(sv.main_pid, m != NULL ? &m->stats : &none);
+		write_stats(sv.main_pid, m != NULL ? m->live : &none);
+		if (m != NULL)
+			page_close(m);
 	}
 	if (sv.main_signal != 0)
 		die_of(sv.main_signal);

@@ -165,8 +165,11 @@ static void check_config(const struct hc_config *c)
 		fail("session bound or heal policy out of range", "");
 	if ((c->unread != HC_UNREAD_KEEP && c->unread != HC_UNREAD_DISCARD) || c->log_level > HC_LOG_DEBUG)
 		fail("unread policy or log level out of range", "");
-	if (memchr(c->log_file, '\0', PATH_MAX) == NULL || memchr(c->stats_file, '\0', PATH_MAX) == NULL)
+	if (memchr(c->log_file, '\0', PATH_MAX) == NULL || memchr(c->stats_file, '\0', PATH_MAX) == NULL ||
+	    memchr(c->stats_dir, '\0', PATH_MAX) == NULL)
 		fail("path not NUL-terminated", "");
+	if (c->stats_dir[0] != '\0' && (c->stats_dir[0] != '/' || strlen(c->stats_dir) >= PATH_MAX - 32))
+		fail("HALFCLOSE_STATS_DIR not an absolute path with room for a page's name", "");
 	check_targets(&c->targets);
 	check_targets(&c->exclude);
 	check_exclude_wins(c);

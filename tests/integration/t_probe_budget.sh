@@ -8,6 +8,9 @@
 #   HALFCLOSE_PROBE_AFTER_MS=0: exactly one probe, poll(POLLIN|POLLRDHUP, 0),
 #             per request, at the request's first write, and none at the
 #             writes inside a request.
+#   HALFCLOSE_STATS_DIR: the live page costs a fixed number of system calls
+#             (creating it, removing it at exit), the same for 10 requests
+#             as for 20: none per request.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -18,8 +21,9 @@ hc_wait_port "$P"
 
 # probes TRACE: the shim's probes (the client itself never polls).
 probes() { grep -c 'poll(\[{fd=[0-9]*, events=POLLIN|POLLRDHUP}\], 1, 0)' "$1"; }
-# writes TRACE: the request's write() calls on the socket ("req", " ", "N\n").
-writes() { grep -cE '^[0-9]+ +write\(3, "(req| |[0-9]+\\n)", [0-9]+\)' "$1"; }
+# writes TRACE: the request's write() calls on the socket ("req", " ", "N\n"),
+# whatever its number (an fd the caller left open, flock's lock say, takes 3).
+writes() { grep -cE '^[0-9]+ +write\([0-9]+, "(req| |[0-9]+\\n)", [0-9]+\)' "$1"; }
 
 hc_section "plain: $ROUNDS requests, 3 writes each, under strace"
 hc_run_plain split_plain strace -f -o "$T/plain.trace" -e trace=poll,write \
@@ -53,5 +57,24 @@ hc_check "shim: exactly $ROUNDS probes, one per request (got $(probes "$T/shim.t
 hc_assert_stat "$T/shim.stats" probes -eq "$ROUNDS"
 hc_assert_stat "$T/shim.stats" managed -eq 1
 hc_assert_stat "$T/shim.stats" reconnects -eq 0
+
+hc_section "shim with HALFCLOSE_STATS_DIR: the live page adds system calls once, never per request"
+mkdir -m 0700 "$T/pages"
+# syscalls ROUNDS [VAR=VAL]: the client's system calls, all of them, for ROUNDS requests.
+syscalls() {
+    local rounds=$1
+    shift
+    strace -f -o "$T/all.trace" -E "LD_PRELOAD=$HC_LIB" ${1:+-E "$1"} \
+        "$HC_CLIENTS/split_request" "$HOST" "$P" "$rounds" >/dev/null 2>&1 || return 1
+    grep -cvE ' (\+\+\+|---) ' "$T/all.trace"
+}
+for rounds in 10 20; do
+    plain=$(syscalls "$rounds") && live=$(syscalls "$rounds" "HALFCLOSE_STATS_DIR=$T/pages")
+    extra[rounds]=$((live - plain))
+    hc_log "    $rounds requests: $plain system calls without the page, $live with it"
+done
+hc_check "the page costs the same ${extra[10]} system calls for 10 requests as for 20 (${extra[20]})" \
+    [ "${extra[10]}" -eq "${extra[20]}" ] && [ "${extra[10]}" -gt 0 ]
+hc_check "and no page is left behind" [ -z "$(ls -A "$T/pages")" ]
 
 hc_finish

@@ -16,5 +16,6 @@ Suite *proto_suite(void);
 Suite *resp_suite(void);
 Suite *session_suite(void);
 Suite *reliability_suite(void);
+Suite *page_suite(void);
 
 #endif

@@ -410,6 +410,31 @@ START_TEST(a_path_longer_than_path_max_is_rejected)
 }
 END_TEST
 
+START_TEST(stats_dir_takes_an_absolute_directory)
+{
+	struct hc_config c;
+	char err[512] = "";
+	ck_assert_int_eq(PARSE(&c, err, "HALFCLOSE_STATS_DIR=/run/halfclose"), 0);
+	ck_assert_str_eq(c.stats_dir, "/run/halfclose");
+	ck_assert_int_eq(PARSE(&c, err, "HALFCLOSE_STATS_DIR="), 0);
+	ck_assert_str_eq(c.stats_dir, "");
+	ck_assert_int_eq(PARSE(&c, err, "HALFCLOSE_STATS_DIR=run/halfclose"), -1);
+	ck_assert_str_eq(err, "HALFCLOSE_STATS_DIR=\"run/halfclose\": expected an absolute directory path");
+}
+END_TEST
+
+START_TEST(unknown_name_message_lists_every_variable_of_the_table)
+{
+	struct hc_config c;
+	char err[512] = "";
+	ck_assert_int_eq(PARSE(&c, err, "HALFCLOSE_STATSDIR=/x"), -1);
+	ck_assert_str_eq(err, "unknown variable HALFCLOSE_STATSDIR=\"/x\": expected one of HALFCLOSE_DISABLE, TARGETS, "
+			      "EXCLUDE, PROBE_AFTER_MS, MIN_IDLE_MS, WRITE_GAP_MS, MAX_IDLE_MS, CONNECT_TIMEOUT_MS, "
+			      "RETRIES, REPLAY_MAX, REPLAY_WAIT_MS, UNREAD, HEAL, SESSION_MAX, LOG, LOG_FILE, STATS, "
+			      "STATS_DIR");
+}
+END_TEST
+
 /* ---- unknown names, the error line ------------------------------------------ */
 
 START_TEST(unknown_halfclose_variable_is_an_error_naming_it)
@@ -930,6 +955,8 @@ Suite *config_suite(void)
 	tcase_add_test(tc, stats_dash_means_stderr);
 	tcase_add_test(tc, empty_log_file_and_stats_mean_unset);
 	tcase_add_test(tc, a_path_longer_than_path_max_is_rejected);
+	tcase_add_test(tc, stats_dir_takes_an_absolute_directory);
+	tcase_add_test(tc, unknown_name_message_lists_every_variable_of_the_table);
 	tcase_add_test(tc, unknown_halfclose_variable_is_an_error_naming_it);
 	tcase_add_test(tc, a_typo_in_a_known_name_is_reported);
 	tcase_add_test(tc, the_first_bad_variable_is_the_one_reported);

@@ -1,0 +1,461 @@
+/* stats.c - `halfclose stats [DIR...] [--prune] [--json] [--prometheus]`:
+ * reads the live pages (shim/page.h) of every process in DIR without
+ * touching the processes, and prints them as a table, JSON or the Prometheus
+ * text exposition format. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "log.h"
+#include "page.h"
+
+#define MAX_COLS 64
+#define DEFAULT_DIR "/run/halfclose"
+
+enum liveness { LIVE, GONE, FOREIGN };
+
+/* One page, mapped read-only. */
+struct view {
+	const struct hc_page *pg;
+	size_t size;
+	const char *dir;
+	enum liveness state;
+	const char *keys[MAX_COLS]; /* its key names, in counter order */
+	unsigned nkeys;
+};
+
+static struct {
+	const char *cols[MAX_COLS]; /* every key seen: HC_STATS_KEYS first, then newer ones */
+	unsigned ncols;
+	struct view *views;
+	size_t nviews, cap;
+	size_t pruned;
+	uint64_t own_pidns;
+} st;
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: halfclose stats [DIR...] [--prune] [--json | --prometheus]\n"
+		     "Prints the live counters of every process that keeps a page in DIR\n"
+		     "(HALFCLOSE_STATS_DIR; default: $HALFCLOSE_STATS_DIR, else " DEFAULT_DIR ").\n"
+		     "  --prune        remove the pages of processes that are gone\n"
+		     "  --json         one JSON object\n"
+		     "  --prometheus   the Prometheus text format (node_exporter's textfile collector)\n");
+}
+
+/* The column of key, added if new; -1 if there is no room. */
+static int column_of(const char *key)
+{
+	for (unsigned i = 0; i < st.ncols; i++)
+		if (strcmp(st.cols[i], key) == 0)
+			return (int)i;
+	if (st.ncols == MAX_COLS)
+		return -1;
+	st.cols[st.ncols] = key;
+	return (int)st.ncols++;
+}
+
+/* Why pg (size bytes, named for pid) is not a complete page, or NULL. */
+static const char *page_invalid(const struct hc_page *pg, size_t size, pid_t pid)
+{
+	if (size < sizeof(*pg) || atomic_load_explicit(&pg->magic, memory_order_acquire) != HC_PAGE_MAGIC)
+		return "no page header";
+	if (pg->version < 1 || pg->size > size || pg->counter_size != 8 || pg->nkeys > MAX_COLS)
+		return "unknown layout";
+	if (pg->counters_off % 8 != 0 || pg->counters_off > pg->size ||
+	    (size_t)pg->nkeys * 8 > pg->size - pg->counters_off || pg->keys_off > pg->size ||
+	    pg->keys_len > pg->size - pg->keys_off)
+		return "offsets outside the page";
+	if (pg->pid != pid)
+		return "its pid is not its name's";
+	return NULL;
+}
+
+/* Splits the key names of v's page into v->keys. Returns 0 or -1. */
+static int split_keys(struct view *v)
+{
+	const char *p = (const char *)v->pg + v->pg->keys_off, *end = p + v->pg->keys_len;
+
+	for (v->nkeys = 0; v->nkeys < v->pg->nkeys; v->nkeys++) {
+		const char *nul = memchr(p, '\0', (size_t)(end - p));
+		if (nul == NULL || nul == p)
+			return -1;
+		v->keys[v->nkeys] = p;
+		p = nul + 1;
+	}
+	return 0;
+}
+
+static uint64_t counter(const struct view *v, unsigned i)
+{
+	const _Atomic uint64_t *c = (const _Atomic uint64_t *)((const char *)v->pg + v->pg->counters_off) + i;
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+/* True if process writer maps the file (dev, ino); also true if its maps
+ * cannot be read (another user's process: the start time decided). */
+static bool writer_maps(pid_t writer, dev_t dev, ino_t ino)
+{
+	char path[64], line[512];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)writer);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return errno != ENOENT && errno != ESRCH;
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		unsigned maj, min;
+		unsigned long long inode;
+		if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min, &inode) == 3)
+			found = inode == (unsigned long long)ino && makedev(maj, min) == dev;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Whether the process v's page counts is still there: same pid, same start
+ * time, and its writer still maps the page (a program exec'd without the
+ * library, or a killed supervisor, leave a page nobody updates). */
+static enum liveness liveness_of(const struct view *v, const struct stat *sb)
+{
+	struct hc_page_owner now;
+
+	if (v->pg->pidns != 0 && st.own_pidns != 0 && v->pg->pidns != st.own_pidns)
+		return FOREIGN;
+	if (hc_page_owner_of(v->pg->pid, 0, 0, &now) != 0 || now.start_ticks != v->pg->start_ticks)
+		return GONE;
+	return writer_maps(v->pg->writer, sb->st_dev, sb->st_ino) ? LIVE : GONE;
+}
+
+/* Adds the page at dir/name, or prunes it. Returns 0, or -1 if it was
+ * skipped (with a message). */
+static int load_page(const char *dir, int dfd, const char *name, pid_t pid, bool prune)
+{
+	struct stat sb;
+	struct view v = { .dir = dir };
+	const char *bad;
+	void *map = MAP_FAILED;
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	v.size = (size_t)sb.st_size < 65536 ? (size_t)sb.st_size : 65536;
+	map = mmap(NULL, v.size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return -1;
+	v.pg = map;
+	bad = page_invalid(v.pg, v.size, pid);
+	if (bad == NULL && split_keys(&v) != 0)
+		bad = "bad key names";
+	if (bad != NULL) {
+		/* Half-written (its process is creating it) or not ours: left alone,
+		 * unless nothing lives under its pid any more. */
+		if (prune && kill(pid, 0) != 0 && errno == ESRCH && unlinkat(dfd, name, 0) == 0)
+			st.pruned++;
+		else
+			fprintf(stderr, "halfclose stats: %s/%s: %s; skipped\n", dir, name, bad);
+		munmap(map, v.size);
+		return -1;
+	}
+	v.state = liveness_of(&v, &sb);
+	if (v.state == GONE && prune) {
+		if (unlinkat(dfd, name, 0) == 0)
+			st.pruned++;
+		munmap(map, v.size);
+		return 0;
+	}
+	if (st.nviews == st.cap) {
+		size_t cap = st.cap ? st.cap * 2 : 64;
+		struct view *nv = realloc(st.views, cap * sizeof(*nv));
+		if (nv == NULL) {
+			munmap(map, v.size);
+			return -1;
+		}
+		st.views = nv;
+		st.cap = cap;
+	}
+	for (unsigned i = 0; i < v.nkeys; i++)
+		column_of(v.keys[i]);
+	st.views[st.nviews++] = v;
+	return 0;
+}
+
+/* Loads (or prunes) every page of dir. Returns 0, or -1 if dir cannot be read. */
+static int load_dir(const char *dir, bool prune)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (d == NULL) {
+		fprintf(stderr, "halfclose stats: %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		const char *num = de->d_name + strlen(HC_PAGE_PREFIX);
+		char *end;
+		long pid;
+		if (strncmp(de->d_name, HC_PAGE_PREFIX, strlen(HC_PAGE_PREFIX)) != 0 || *num < '1' || *num > '9')
+			continue;
+		pid = strtol(num, &end, 10);
+		if (*end != '\0' || pid <= 0 || pid > 0x7fffffff)
+			continue;
+		load_page(dir, dirfd(d), de->d_name, (pid_t)pid, prune);
+	}
+	closedir(d);
+	return 0;
+}
+
+static int by_pid(const void *a, const void *b)
+{
+	const struct view *x = a, *y = b;
+	int c = strcmp(x->dir, y->dir);
+	return c != 0 ? c : (x->pg->pid > y->pg->pid) - (x->pg->pid < y->pg->pid);
+}
+
+/* v's value for column col (0 if its page has no such key). */
+static uint64_t value_of(const struct view *v, unsigned col)
+{
+	for (unsigned i = 0; i < v->nkeys; i++)
+		if (strcmp(v->keys[i], st.cols[col]) == 0)
+			return counter(v, i);
+	return 0;
+}
+
+static const char *via(const struct view *v)
+{
+	return (v->pg->flags & HC_PAGE_SUPERVISED) ? "supervisor" : "preload";
+}
+
+/* comm with anything unprintable as '?'. */
+static const char *shown_comm(const struct view *v, char *buf)
+{
+	size_t i;
+	for (i = 0; i < 15 && v->pg->comm[i] != '\0'; i++)
+		buf[i] = (unsigned char)v->pg->comm[i] < 0x20 || v->pg->comm[i] == 0x7f ? '?' : v->pg->comm[i];
+	buf[i] = '\0';
+	return buf;
+}
+
+static void print_table(size_t shown, size_t gone)
+{
+	int w[MAX_COLS];
+	uint64_t total[MAX_COLS] = { 0 };
+	char buf[32], comm[16];
+
+	for (unsigned c = 0; c < st.ncols; c++) {
+		w[c] = (int)strlen(st.cols[c]);
+		for (size_t i = 0; i < st.nviews; i++) {
+			if (st.views[i].state == GONE)
+				continue;
+			total[c] += value_of(&st.views[i], c);
+		}
+		int n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)total[c]);
+		if (n > w[c])
+			w[c] = n;
+	}
+	printf("%-8s %-15s %-10s %-19s", "PID", "COMM", "VIA", "STARTED");
+	for (unsigned c = 0; c < st.ncols; c++)
+		printf(" %*s", w[c], st.cols[c]);
+	printf("\n");
+	for (size_t i = 0; i < st.nviews; i++) {
+		const struct view *v = &st.views[i];
+		time_t t = (time_t)(v->pg->start_unix_ns / 1000000000);
+		struct tm tm;
+		if (v->state == GONE)
+			continue;
+		strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
+		printf("%-8d %-15s %-10s %-19s", (int)v->pg->pid, shown_comm(v, comm), via(v), buf);
+		for (unsigned c = 0; c < st.ncols; c++)
+			printf(" %*llu", w[c], (unsigned long long)value_of(v, c));
+		printf("%s\n", v->state == FOREIGN ? "  (another pid namespace: cannot tell if it lives)" : "");
+	}
+	snprintf(buf, sizeof(buf), "%zu process%s", shown, shown == 1 ? "" : "es");
+	printf("%-8s %-46s", "total", buf);
+	for (unsigned c = 0; c < st.ncols; c++)
+		printf(" %*llu", w[c], (unsigned long long)total[c]);
+	printf("\n");
+	if (gone > 0)
+		printf("(%zu page%s of processes that are gone not shown: --prune removes them)\n", gone,
+		       gone == 1 ? "" : "s");
+}
+
+/* s as the inside of a JSON string or a Prometheus label value (both escape
+ * backslash, double quote and newline; JSON also every control character). */
+static void print_escaped(const char *s, size_t max, bool json)
+{
+	for (size_t i = 0; i < max && s[i] != '\0'; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch == '\n')
+			printf("\\n");
+		else if (json && ch < 0x20)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+}
+
+static void print_json(size_t shown)
+{
+	bool first = true;
+
+	printf("{\"processes\":[");
+	for (size_t i = 0; i < st.nviews; i++) {
+		const struct view *v = &st.views[i];
+		if (v->state == GONE)
+			continue;
+		printf("%s{\"dir\":\"", first ? "" : ",");
+		print_escaped(v->dir, PATH_MAX, true);
+		printf("\",\"pid\":%d,\"comm\":\"", (int)v->pg->pid);
+		print_escaped(v->pg->comm, sizeof(v->pg->comm) - 1, true);
+		printf("\",\"via\":\"%s\",\"start_unix\":%lld,\"alive\":%s,\"counters\":{", via(v),
+		       (long long)(v->pg->start_unix_ns / 1000000000), v->state == LIVE ? "true" : "null");
+		for (unsigned c = 0; c < v->nkeys; c++) {
+			printf("%s\"", c ? "," : "");
+			print_escaped(v->keys[c], 64, true);
+			printf("\":%llu", (unsigned long long)counter(v, c));
+		}
+		printf("}}");
+		first = false;
+	}
+	printf("],\"total\":{\"processes\":%zu,\"counters\":{", shown);
+	for (unsigned c = 0; c < st.ncols; c++) {
+		uint64_t sum = 0;
+		for (size_t i = 0; i < st.nviews; i++)
+			if (st.views[i].state != GONE)
+				sum += value_of(&st.views[i], c);
+		printf("%s\"", c ? "," : "");
+		print_escaped(st.cols[c], 64, true);
+		printf("\":%llu", (unsigned long long)sum);
+	}
+	printf("}}}\n");
+}
+
+/* True if key can be part of a metric name. */
+static bool metric_safe(const char *key)
+{
+	if (key[0] == '\0' || strlen(key) > 64)
+		return false;
+	for (const char *p = key; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+			return false;
+	return true;
+}
+
+static void print_labels(const struct view *v)
+{
+	printf("{pid=\"%d\",comm=\"", (int)v->pg->pid);
+	print_escaped(v->pg->comm, sizeof(v->pg->comm) - 1, false);
+	printf("\",via=\"%s\"}", via(v));
+}
+
+static void print_prometheus(size_t shown)
+{
+	printf("# HELP halfclose_processes Processes with a live halfclose page.\n"
+	       "# TYPE halfclose_processes gauge\n"
+	       "halfclose_processes %zu\n",
+	       shown);
+	printf("# HELP halfclose_start_time_seconds Start time of the process, seconds since the epoch.\n"
+	       "# TYPE halfclose_start_time_seconds gauge\n");
+	for (size_t i = 0; i < st.nviews; i++) {
+		if (st.views[i].state == GONE)
+			continue;
+		printf("halfclose_start_time_seconds");
+		print_labels(&st.views[i]);
+		printf(" %lld\n", (long long)(st.views[i].pg->start_unix_ns / 1000000000));
+	}
+	for (unsigned c = 0; c < st.ncols; c++) {
+		if (!metric_safe(st.cols[c]))
+			continue;
+		printf("# HELP halfclose_%s_total The halfclose counter %s (libhalfclose(7), STATISTICS).\n"
+		       "# TYPE halfclose_%s_total counter\n",
+		       st.cols[c], st.cols[c], st.cols[c]);
+		for (size_t i = 0; i < st.nviews; i++) {
+			if (st.views[i].state == GONE)
+				continue;
+			printf("halfclose_%s_total", st.cols[c]);
+			print_labels(&st.views[i]);
+			printf(" %llu\n", (unsigned long long)value_of(&st.views[i], c));
+		}
+	}
+}
+
+int hc_cmd_stats(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "prune", no_argument, NULL, 'p' },      { "json", no_argument, NULL, 'j' },
+		{ "prometheus", no_argument, NULL, 'P' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum { TABLE, JSON, PROMETHEUS } format = TABLE;
+	const char *env = getenv("HALFCLOSE_STATS_DIR");
+	struct stat ns;
+	bool prune = false;
+	size_t shown = 0, gone = 0;
+	int c, rc = 0;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			prune = true;
+			break;
+		case 'j':
+			format = JSON;
+			break;
+		case 'P':
+			format = PROMETHEUS;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	for (size_t i = 0; i < hc_stats_nkeys; i++)
+		column_of(hc_stats_keys[i]);
+	if (stat("/proc/self/ns/pid", &ns) == 0)
+		st.own_pidns = (uint64_t)ns.st_ino;
+	if (optind == argc && load_dir(env != NULL && env[0] != '\0' ? env : DEFAULT_DIR, prune) != 0)
+		rc = 1;
+	for (int i = optind; i < argc; i++)
+		if (load_dir(argv[i], prune) != 0)
+			rc = 1;
+	qsort(st.views, st.nviews, sizeof(*st.views), by_pid);
+	for (size_t i = 0; i < st.nviews; i++) {
+		if (st.views[i].state == GONE)
+			gone++;
+		else
+			shown++;
+	}
+	if (st.pruned > 0)
+		fprintf(stderr, "halfclose stats: removed %zu page%s of processes that are gone\n", st.pruned,
+			st.pruned == 1 ? "" : "s");
+	if (format == JSON)
+		print_json(shown);
+	else if (format == PROMETHEUS)
+		print_prometheus(shown);
+	else
+		print_table(shown, gone);
+	return fflush(stdout) == 0 ? rc : 1;
+}
