@@ -95,8 +95,8 @@ $(BUILD)/tsan/libhalfclose.so: $(CORE_SRC) $(WRAP_SRC) $(SHIM_HDR) | $(BUILD)/ts
 
 # The launcher links the core it reuses under the supervisor (config, probe,
 # reconnect, log; real.c binds libc with dlsym(RTLD_NEXT) from an executable too).
-LAUNCHER_SRC := tools/halfclose.c tools/supervise.c tools/procfs.c tools/stats.c tools/measure.c
-LAUNCHER_HDR := tools/supervise.h tools/procfs.h tools/commands.h
+LAUNCHER_SRC := tools/halfclose.c tools/supervise.c tools/stats.c tools/measure.c
+LAUNCHER_HDR := tools/supervise.h tools/commands.h
 # launcher-cc OUT LIBDIR PREFIX: the launcher for a library installed in LIBDIR
 # (an absolute path; below PREFIX it is also found relative to the launcher).
 launcher-cc = $(CC) $(CFLAGS) -DHC_VERSION='"$(VERSION)"' -DHC_LIBDIR='"$(2)"' \
@@ -196,12 +196,12 @@ $(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(CORE_SRC) $(SHIM_HDR) | $(
 	$(CLANG) $(CFLAGS) -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    -Ishim -o $@ tests/fuzz/fuzz_config.c $(CORE_SRC) -ldl -lpthread
 
-# The supervisor's /proc and ELF parsers the same way (tools/procfs.c); the
+# The /proc and ELF parsers the same way (shim/procfs.c); the
 # three share FUZZ_SECONDS: 2/5 for the configuration, 1/5 for procfs, the rest
 # for the protocol code.
-$(BUILD)/fuzz/fuzz_procfs: tests/fuzz/fuzz_procfs.c tools/procfs.c tools/procfs.h | $(BUILD)/fuzz
+$(BUILD)/fuzz/fuzz_procfs: tests/fuzz/fuzz_procfs.c shim/procfs.c shim/procfs.h | $(BUILD)/fuzz
 	$(CLANG) $(CFLAGS) -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    -Itools -o $@ tests/fuzz/fuzz_procfs.c tools/procfs.c
+	    -Ishim -o $@ tests/fuzz/fuzz_procfs.c shim/procfs.c
 
 # The protocol code (shim/proto.c, shim/resp.c): a conversation cut into
 # writes and replies, every promise of resp.h checked.

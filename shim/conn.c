@@ -385,6 +385,12 @@ int hc_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	/* The call and its record together, under the lock: a swap in another
 	 * thread must not re-add a registration from a record this call changes. */
 	ret = HC_REAL(epoll_ctl)(epfd, op, fd, ev);
+	if (ret != 0 && errno == ENOENT && c != NULL && (op == EPOLL_CTL_MOD || op == EPOLL_CTL_DEL) &&
+	    hc_conn_epoll_left_out(c, epfd)) {
+		/* A fired EPOLLONESHOT registration a swap left out (reconnect.c):
+		 * the program re-arms it (its MOD is the ADD) or drops it. */
+		ret = op == EPOLL_CTL_MOD ? HC_REAL(epoll_ctl)(epfd, EPOLL_CTL_ADD, fd, ev) : 0;
+	}
 	if (ret != 0) {
 		saved.err = errno;
 	} else if (c != NULL && c->state != HC_CONN_UNMANAGED && hc_conn_record_epoll(c, epfd, op, ev) != 0) {

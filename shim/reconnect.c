@@ -7,12 +7,14 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
+#include "procfs.h"
 #include "real.h"
 
 bool hc_option_holds_a_reference(int level, int name)
@@ -109,25 +111,75 @@ static int sleep_ms(unsigned ms)
 	return nanosleep(&ts, NULL) == 0 ? 0 : errno;
 }
 
+/* The flags of a registration that are no events (a fired EPOLLONESHOT one
+ * keeps only these: the kernel's EP_PRIVATE_BITS). */
+#define EPOLL_FLAG_BITS (EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE)
+
+/* 1 if epfd's registration of fd (the file with inode ino) is armed, 0 if it
+ * is an EPOLLONESHOT one that fired and was not re-armed, -1 if that cannot
+ * be told: the kernel's /proc/self/fdinfo/EPFD shows what is left of its
+ * events. Read a line at a time, into a buffer on the stack. */
+static int registration_armed(int epfd, int fd, uint64_t ino)
+{
+	char path[64], buf[4096];
+	size_t have = 0;
+	int f, armed = -1;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", epfd);
+	f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return -1;
+	while (armed < 0) {
+		ssize_t n = HC_REAL(read)(f, buf + have, sizeof(buf) - have);
+		size_t lines = 0, pos = 0;
+		struct hc_procfs_tfd t;
+
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		for (size_t i = 0; i < have; i++)
+			if (buf[i] == '\n')
+				lines = i + 1; /* whole lines only: a line cut by the buffer waits */
+		while (armed < 0 && hc_procfs_next_tfd(buf, lines, &pos, &t))
+			if (t.fd == fd && t.ino == ino)
+				armed = (t.events & ~(uint32_t)EPOLL_FLAG_BITS) != 0;
+		if (lines == 0) /* a line longer than the buffer: no registration line is */
+			lines = have;
+		memmove(buf, buf + lines, have - lines);
+		have -= lines;
+	}
+	HC_REAL(close)(f);
+	return armed;
+}
+
 /* Takes fd's registrations out of the program's epoll sets while fd still
  * names the old socket. The kernel keys them by file and drops them when the
  * file goes away, which dup3 alone does only if nothing else holds the old
  * socket; a forked child may: left live, they would go on reporting the dead
- * connection's EOF under the number of the new one. */
-static void remove_epoll(const struct hc_conn *c)
+ * connection's EOF under the number of the new one. An EPOLLONESHOT
+ * registration that fired and is not re-armed yet is marked left out: added
+ * for the new socket as it is, it would be armed, and wake a second worker
+ * for an fd the first still owns. */
+static void remove_epoll(struct hc_conn *c)
 {
-	for (unsigned i = 0; i < c->nregs; i++)
-		HC_REAL(epoll_ctl)(c->regs[i].epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	for (unsigned i = 0; i < c->nregs; i++) {
+		struct hc_epoll_reg *r = &c->regs[i];
+		if ((r->ev.events & EPOLLONESHOT) && !r->left_out)
+			r->left_out = registration_armed(r->epfd, c->fd, c->ino) == 0;
+		HC_REAL(epoll_ctl)(r->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	}
 }
 
 /* Adds each registration again for whatever socket fd names now, same events,
  * same data, so the event loop is woken for the new connection as it was for
- * the old one (or, if the swap failed, for the old one as before). */
+ * the old one (or, if the swap failed, for the old one as before); but not
+ * those left out. */
 static void readd_epoll(const struct hc_conn *c)
 {
 	for (unsigned i = 0; i < c->nregs; i++) {
 		struct epoll_event ev = c->regs[i].ev;
-		HC_REAL(epoll_ctl)(c->regs[i].epfd, EPOLL_CTL_ADD, c->fd, &ev);
+		if (!c->regs[i].left_out)
+			HC_REAL(epoll_ctl)(c->regs[i].epfd, EPOLL_CTL_ADD, c->fd, &ev);
 	}
 }
 
@@ -183,7 +235,7 @@ static int copy_file_settings(int old, int s)
 	return 0;
 }
 
-int hc_reconnect_install(const struct hc_conn *c, int s, int *err)
+int hc_reconnect_install(struct hc_conn *c, int s, int *err)
 {
 	int saved = errno, e = 0, fdflags = HC_REAL(fcntl)(c->fd, F_GETFD);
 
@@ -205,7 +257,7 @@ int hc_reconnect_install(const struct hc_conn *c, int s, int *err)
 }
 
 
-int hc_reconnect(const struct hc_conn *c, const struct hc_config *cfg, int *err)
+int hc_reconnect(struct hc_conn *c, const struct hc_config *cfg, int *err)
 {
 	int s;
 

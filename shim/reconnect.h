@@ -14,7 +14,7 @@
  * hc_reconnect_install: the caller may let other threads run between the two.
  * Returns 0; or -1 with the cause in *err, c->fd untouched and no fd left open.
  * Preserves errno. */
-int hc_reconnect(const struct hc_conn *c, const struct hc_config *cfg, int *err);
+int hc_reconnect(struct hc_conn *c, const struct hc_config *cfg, int *err);
 
 /* The slow half: the new connection, in *s (O_NONBLOCK, FD_CLOEXEC), the
  * slot of the socket being made from the moment it exists (-1 when there is
@@ -32,7 +32,7 @@ uint64_t hc_socket_inode(int fd);
  * I/O), installed there (epoll, dup3) and closed. Only if c->fd still names
  * the socket c->ino says (else EBADF). Returns 0; or -1 with the cause in
  * *err, c->fd untouched. Preserves errno. */
-int hc_reconnect_install(const struct hc_conn *c, int s, int *err);
+int hc_reconnect_install(struct hc_conn *c, int s, int *err);
 
 /* Closes the socket in *slot (from hc_reconnect_open) with a reset
  * (SO_LINGER 0), not a FIN: the server must not take what it was sent for a

@@ -212,8 +212,17 @@ int hc_conn_record_epoll(struct hc_conn *c, int epfd, int op, const struct epoll
 	}
 	r->epfd = epfd;
 	r->ev = *ev;
+	r->left_out = false; /* as the program sets it now */
 	bit_set(hc_epoll_bits, epfd, true);
 	return 0;
+}
+
+bool hc_conn_epoll_left_out(const struct hc_conn *c, int epfd)
+{
+	for (unsigned i = 0; i < c->nregs; i++)
+		if (c->regs[i].epfd == epfd)
+			return c->regs[i].left_out;
+	return false;
 }
 
 void hc_table_forget_epoll(int epfd)

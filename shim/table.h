@@ -54,6 +54,8 @@ struct hc_sockopt {
 struct hc_epoll_reg {
 	int epfd;
 	struct epoll_event ev;
+	bool left_out; /* a fired EPOLLONESHOT one at a swap: not added for the new socket until the
+	                * program re-arms it (EPOLL_CTL_MOD becomes the ADD) */
 };
 
 struct hc_conn {
@@ -234,6 +236,10 @@ int hc_conn_record_option(struct hc_conn *c, int level, int name, const void *va
  * -1 if out of memory (the registration is then not re-added after a swap).
  * Caller holds the lock. */
 int hc_conn_record_epoll(struct hc_conn *c, int epfd, int op, const struct epoll_event *ev);
+
+/* True if c's registration in epfd was left out by a swap (a fired
+ * EPOLLONESHOT one, see reconnect.c). Caller holds the lock. */
+bool hc_conn_epoll_left_out(const struct hc_conn *c, int epfd);
 
 /* Forgets every registration in epfd (it is being closed). Caller holds the lock. */
 void hc_table_forget_epoll(int epfd);

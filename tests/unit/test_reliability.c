@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -444,6 +445,87 @@ START_TEST(a_signal_ends_a_heal_in_its_connect)
 }
 END_TEST
 
+/* ---- EPOLLONESHOT across a swap ----------------------------------------------- */
+
+static int wait_one(int ep, int ms, uint64_t *data)
+{
+	struct epoll_event got;
+	int n = epoll_wait(ep, &got, 1, ms);
+	if (n == 1)
+		*data = got.data.u64;
+	return n;
+}
+
+/* A worker got the event and owns the fd until it re-arms it: a swap must
+ * not re-arm it behind its back (a second worker would get an event for an
+ * fd the first still owns); the worker's own MOD re-arms it on the new socket. */
+START_TEST(a_fired_oneshot_registration_stays_disarmed_across_a_swap)
+{
+	struct scene s = scene_open();
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.u64 = 7 };
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	uint64_t data = 0;
+	char buf[16];
+
+	ck_assert_int_ge(ep, 0);
+	ck_assert_int_eq(hc_epoll_ctl(ep, EPOLL_CTL_ADD, s.fd, &ev), 0);
+	ck_assert_int_eq(app_write(s.fd, "PING\r\n"), 6);
+	assert_received(s.server, "PING\r\n");
+	ck_assert_int_eq(write(s.server, "+PONG\r\n", 7), 7);
+	ck_assert_int_eq(wait_one(ep, WAIT_MS, &data), 1); /* fired: disarmed now */
+	ck_assert_uint_eq(data, 7);
+	ck_assert_int_eq(app_read(s.fd, buf, sizeof buf), 7);
+	server_idles_out(s.fd, s.server);
+	ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), 7); /* healed */
+	assert_stat(reconnects, 1);
+	scene_accept_fresh(&s);
+	assert_received(s.fresh, "GET k\r\n");
+	ck_assert_int_eq(write(s.fresh, "$1\r\nv\r\n", 7), 7);
+	ck_assert_int_eq(wait_one(ep, 300, &data), 0); /* still the first worker's */
+	ev.events = EPOLLIN | EPOLLONESHOT;
+	ck_assert_int_eq(hc_epoll_ctl(ep, EPOLL_CTL_MOD, s.fd, &ev), 0); /* its re-arm */
+	ck_assert_int_eq(wait_one(ep, WAIT_MS, &data), 1);
+	ck_assert_uint_eq(data, 7);
+	close(ep);
+	scene_close(&s);
+}
+END_TEST
+
+/* One that has not fired is carried over armed; a DEL of a left-out one works. */
+START_TEST(an_armed_oneshot_registration_stays_armed_and_a_left_out_one_can_be_deleted)
+{
+	struct scene s = scene_open();
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.u64 = 9 };
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	uint64_t data = 0;
+	char buf[16];
+
+	ck_assert_int_eq(hc_epoll_ctl(ep, EPOLL_CTL_ADD, s.fd, &ev), 0);
+	scene_serve_then_idle_out(&s); /* the FIN arms nothing: EPOLLIN... */
+	ck_assert_int_eq(wait_one(ep, WAIT_MS, &data), 1); /* ...fires it (EOF is readable) */
+	/* not read: the program has not seen the EOF, the connection is still managed */
+	ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), 7); /* healed; the registration left out */
+	scene_accept_fresh(&s);
+	assert_received(s.fresh, "GET k\r\n");
+	ck_assert_int_eq(write(s.fresh, "+OK\r\n", 5), 5);
+	ck_assert_int_eq(app_read_within(s.fd, buf, sizeof buf), 5);
+	ck_assert_int_eq(hc_epoll_ctl(ep, EPOLL_CTL_DEL, s.fd, NULL), 0);
+	ck_assert_int_eq(epoll_ctl(ep, EPOLL_CTL_DEL, s.fd, NULL), -1); /* gone for the kernel too */
+	ev.data.u64 = 10;
+	ck_assert_int_eq(hc_epoll_ctl(ep, EPOLL_CTL_ADD, s.fd, &ev), 0);
+	server_idles_out(s.fd, s.fresh);
+	close_early(&s.fresh);
+	ck_assert_int_eq(app_write(s.fd, "GET j\r\n"), 7); /* healed again, this time armed */
+	scene_accept_fresh(&s);
+	assert_received(s.fresh, "GET j\r\n");
+	ck_assert_int_eq(write(s.fresh, "+OK\r\n", 5), 5);
+	ck_assert_int_eq(wait_one(ep, WAIT_MS, &data), 1);
+	ck_assert_uint_eq(data, 10);
+	close(ep);
+	scene_close(&s);
+}
+END_TEST
+
 Suite *reliability_suite(void)
 {
 	Suite *s = suite_create("reliability");
@@ -465,6 +547,13 @@ Suite *reliability_suite(void)
 	tcase_add_test(tc, signal_driven_io_settings_survive_a_swap);
 	tcase_add_test(tc, a_child_forked_during_a_heal_does_not_hold_the_new_socket);
 	tcase_add_test(tc, a_nonblocking_socket_heals_within_its_own_small_budget);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("epoll");
+	tcase_add_checked_fixture(tc, scene_setup, scene_teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, a_fired_oneshot_registration_stays_disarmed_across_a_swap);
+	tcase_add_test(tc, an_armed_oneshot_registration_stays_armed_and_a_left_out_one_can_be_deleted);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,5 +1,6 @@
-/* procfs.h - pure parsers of the /proc text the supervisor reads: a task's
- * Tgid, an fd's flags, an epoll instance's registrations. They take a buffer
+/* procfs.h - pure parsers of the /proc text the supervisor (and, for an epoll
+ * instance's registrations, the library) reads: a task's Tgid, an fd's flags,
+ * an epoll instance's registrations; and an executable's kind. They take a buffer
  * and its length (no terminating NUL needed), never read past it, and never
  * allocate, so tests/fuzz/fuzz_procfs.c can drive them with anything. */
 #ifndef HC_PROCFS_H
