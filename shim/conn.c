@@ -810,7 +810,10 @@ static size_t iov_total(const struct iovec *iov, size_t cnt)
 	return total;
 }
 
-enum hc_read_action hc_after_read(int fd, const struct iovec *iov, size_t iovcnt, int flags, ssize_t ret)
+/* After a read-family call: what it read into (iov NULL: bytes the library
+ * cannot see, asked of them), its flags, what it returned. */
+static enum hc_read_action after_read(int fd, const struct iovec *iov, size_t iovcnt, size_t asked, int flags,
+				      ssize_t ret)
 {
 	enum hc_read_action act = HC_READ_DONE;
 	struct hc_guard saved;
@@ -819,7 +822,7 @@ enum hc_read_action hc_after_read(int fd, const struct iovec *iov, size_t iovcnt
 	const char *why = "";
 	/* 0 is EOF only if bytes were asked for; the iovecs are walked only
 	 * then, after the kernel took them. */
-	bool eof = (ret == 0 && iov_total(iov, iovcnt) > 0) ||
+	bool eof = (ret == 0 && (iov != NULL ? iov_total(iov, iovcnt) : asked) > 0) ||
 		   (ret < 0 && (errno == ECONNRESET || errno == EPIPE || errno == ETIMEDOUT));
 
 	if ((ret < 0 && !eof) || hc_reentered())
@@ -846,4 +849,14 @@ enum hc_read_action hc_after_read(int fd, const struct iovec *iov, size_t iovcnt
 	}
 	conn_unlock(&saved);
 	return act;
+}
+
+enum hc_read_action hc_after_read(int fd, const struct iovec *iov, size_t iovcnt, int flags, ssize_t ret)
+{
+	return after_read(fd, iov, iovcnt, 0, flags, ret);
+}
+
+enum hc_read_action hc_after_read_unseen(int fd, size_t asked, ssize_t ret)
+{
+	return after_read(fd, NULL, 0, asked, 0, ret);
 }

@@ -92,4 +92,9 @@ enum hc_read_action {
  * connection at fd, and says to read again (once per request). */
 enum hc_read_action hc_after_read(int fd, const struct iovec *iov, size_t iovcnt, int flags, ssize_t ret);
 
+/* The same after a read whose bytes the library cannot see (splice from the
+ * socket into a pipe): asked bytes were asked for. A session that was
+ * watching its replies loses sight of them. */
+enum hc_read_action hc_after_read_unseen(int fd, size_t asked, ssize_t ret);
+
 #endif

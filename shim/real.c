@@ -78,6 +78,15 @@ static ssize_t sys_recvfrom(int fd, void *b, size_t n, int fl, struct sockaddr *
 }
 static ssize_t sys_recv(int fd, void *b, size_t n, int fl) { return sys_recvfrom(fd, b, n, fl, NULL, NULL); }
 static ssize_t sys_recvmsg(int fd, struct msghdr *m, int fl) { return syscall(SYS_recvmsg, fd, m, fl); }
+static int sys_recvmmsg(int fd, struct mmsghdr *m, unsigned n, int fl, struct timespec *t)
+{
+	return (int)syscall(SYS_recvmmsg, fd, m, n, fl, t);
+}
+static ssize_t sys_splice(int in, off_t *oin, int out, off_t *oout, size_t n, unsigned fl)
+{
+	return syscall(SYS_splice, in, oin, out, oout, n, fl);
+}
+static ssize_t sys_sendfile(int out, int in, off_t *off, size_t n) { return syscall(SYS_sendfile, out, in, off, n); }
 /* The fortified checks, as glibc makes them: a read larger than the buffer aborts. */
 static ssize_t sys_read_chk(int fd, void *b, size_t n, size_t bl)
 {
@@ -108,6 +117,7 @@ static const struct hc_real_fns fallback = {
 	.sendto = sys_sendto, .sendmsg = sys_sendmsg, .sendmmsg = sys_sendmmsg, .read = sys_read,
 	.readv = sys_readv, .recv = sys_recv, .recvfrom = sys_recvfrom, .recvmsg = sys_recvmsg,
 	.read_chk = sys_read_chk, .recv_chk = sys_recv_chk, .recvfrom_chk = sys_recvfrom_chk,
+	.recvmmsg = sys_recvmmsg, .splice = sys_splice, .sendfile = sys_sendfile, .sendfile64 = sys_sendfile,
 };
 
 static pthread_once_t bind_once = PTHREAD_ONCE_INIT;
@@ -171,6 +181,10 @@ static void bind_all(void)
 	BIND(read_chk, "__read_chk");
 	BIND(recv_chk, "__recv_chk");
 	BIND(recvfrom_chk, "__recvfrom_chk");
+	BIND(recvmmsg, "recvmmsg");
+	BIND(splice, "splice");
+	BIND(sendfile, "sendfile");
+	BIND(sendfile64, "sendfile64");
 	/* Publish: HC_REAL's acquire load sees a complete table or goes slow. */
 	atomic_store_explicit(&hc_real_ready, 1, memory_order_release);
 	binding = 0;

@@ -6,6 +6,8 @@
  * Each read of a managed fd is counted while it runs and until what it returned
  * is recorded (hc_read_begin/end): a swap never happens under it. */
 #define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -13,7 +15,7 @@
 
 /* One read-family call, as the program made it. */
 struct read_call {
-	enum { R_READ, R_READ_CHK, R_READV, R_RECVFROM, R_RECV_CHK, R_RECVFROM_CHK, R_RECVMSG } kind;
+	enum { R_READ, R_READ_CHK, R_READV, R_RECVFROM, R_RECV_CHK, R_RECVFROM_CHK, R_RECVMSG, R_RECVMMSG } kind;
 	int fd, flags, cnt;
 	void *buf;
 	size_t n, buflen;
@@ -21,6 +23,8 @@ struct read_call {
 	socklen_t *fromlen;
 	const struct iovec *iov;
 	struct msghdr *msg;
+	struct mmsghdr *mmsg;
+	struct timespec *timeout;
 };
 
 static ssize_t real_read(const struct read_call *r)
@@ -34,8 +38,34 @@ static ssize_t real_read(const struct read_call *r)
 	case R_RECVFROM_CHK:
 		return HC_REAL(recvfrom_chk)(r->fd, r->buf, r->n, r->buflen, r->flags, r->from, r->fromlen);
 	case R_RECVMSG: return HC_REAL(recvmsg)(r->fd, r->msg, r->flags);
+	case R_RECVMMSG: return HC_REAL(recvmmsg)(r->fd, r->mmsg, (unsigned)r->cnt, r->flags, r->timeout);
 	}
 	return -1;
+}
+
+/* What recvmmsg filled, as one run of iovecs (each message's cut to its
+ * msg_len) in out (cap entries). Returns the bytes, in *cnt the iovecs;
+ * *cnt = SIZE_MAX if they do not fit (the bytes cannot be shown). */
+static size_t mmsg_iovecs(const struct mmsghdr *m, int n, struct iovec *out, size_t cap, size_t *cnt)
+{
+	size_t bytes = 0, k = 0;
+
+	for (int i = 0; i < n; i++) {
+		size_t left = m[i].msg_len;
+		bytes += left;
+		for (size_t j = 0; j < m[i].msg_hdr.msg_iovlen && left > 0; j++) {
+			size_t take = m[i].msg_hdr.msg_iov[j].iov_len < left ? m[i].msg_hdr.msg_iov[j].iov_len : left;
+			if (k == cap) {
+				*cnt = SIZE_MAX;
+				return bytes;
+			}
+			out[k].iov_base = m[i].msg_hdr.msg_iov[j].iov_base;
+			out[k++].iov_len = take;
+			left -= take;
+		}
+	}
+	*cnt = k;
+	return bytes;
 }
 
 /* Ends the count of a managed read however the read ends: by returning, or by
@@ -43,7 +73,8 @@ static ssize_t real_read(const struct read_call *r)
  * -fexceptions, so cancellation runs cleanups). Runs after hc_after_read. */
 static void read_end(const int *fd)
 {
-	hc_read_end(*fd);
+	if (*fd >= 0)
+		hc_read_end(*fd);
 }
 
 /* The read r on a managed fd: counted, told to the core, made again after a
@@ -55,6 +86,7 @@ static HC_COLD ssize_t managed_read(const struct read_call *r)
 	struct iovec one = { r->buf, r->n };
 	const struct iovec *iov = &one;
 	size_t cnt = 1;
+	enum hc_read_action act;
 	ssize_t ret;
 
 	if (hc_reentered())
@@ -73,7 +105,16 @@ static HC_COLD ssize_t managed_read(const struct read_call *r)
 			iov = ret >= 0 ? r->msg->msg_iov : NULL;
 			cnt = ret >= 0 ? r->msg->msg_iovlen : 0;
 		}
-	} while (hc_after_read(r->fd, iov, cnt, r->flags, ret) == HC_READ_AGAIN);
+		if (r->kind == R_RECVMMSG && ret >= 0) {
+			/* ret counts messages: EOF is every one of them empty. */
+			struct iovec all[64];
+			size_t bytes = mmsg_iovecs(r->mmsg, (int)ret, all, 64, &cnt);
+			act = bytes == 0 || cnt == SIZE_MAX ? hc_after_read_unseen(r->fd, 1, (ssize_t)bytes)
+							    : hc_after_read(r->fd, all, cnt, r->flags, (ssize_t)bytes);
+		} else {
+			act = hc_after_read(r->fd, iov, cnt, r->flags, ret);
+		}
+	} while (act == HC_READ_AGAIN);
 	return ret;
 }
 
@@ -139,4 +180,45 @@ HC_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 	if (hc_fd_managed(fd))
 		return managed_read(&(struct read_call){ .kind = R_RECVMSG, .fd = fd, .msg = msg, .flags = flags });
 	return HC_REAL(recvmsg)(fd, msg, flags);
+}
+
+HC_EXPORT int recvmmsg(int fd, struct mmsghdr *msgs, unsigned int n, int flags, struct timespec *timeout)
+{
+	if (hc_fd_managed(fd))
+		return (int)managed_read(&(struct read_call){ .kind = R_RECVMMSG, .fd = fd, .mmsg = msgs,
+							       .cnt = (int)n, .flags = flags, .timeout = timeout });
+	return HC_REAL(recvmmsg)(fd, msgs, n, flags, timeout);
+}
+
+/* splice moves bytes between a pipe and a socket without the program (or the
+ * library) seeing them: from a managed socket it is a read, to one a write. */
+static HC_COLD ssize_t managed_splice(int in, off_t *oin, int out, off_t *oout, size_t n, unsigned int flags)
+{
+	int counted __attribute__((cleanup(read_end))) = -1;
+	int entry_errno = errno;
+	struct hc_write d;
+	ssize_t ret;
+
+	if (hc_reentered() || (!hc_fd_managed(in) && !hc_fd_managed(out)))
+		return HC_REAL(splice)(in, oin, out, oout, n, flags);
+	if (hc_fd_managed(out) && hc_before_write(out, &d) == HC_WRITE_FAIL)
+		return hc_fail_epipe();
+	if (hc_fd_managed(in)) {
+		counted = in;
+		hc_read_begin(in);
+	}
+	do {
+		errno = entry_errno;
+		ret = HC_REAL(splice)(in, oin, out, oout, n, flags);
+		if (hc_fd_managed(out))
+			hc_after_write(out, &d, NULL, 0, ret);
+	} while (counted >= 0 && hc_after_read_unseen(in, n, ret) == HC_READ_AGAIN);
+	return ret;
+}
+
+HC_EXPORT ssize_t splice(int in, off_t *oin, int out, off_t *oout, size_t n, unsigned int flags)
+{
+	if (hc_fd_managed(in) || hc_fd_managed(out))
+		return managed_splice(in, oin, out, oout, n, flags);
+	return HC_REAL(splice)(in, oin, out, oout, n, flags);
 }

@@ -113,6 +113,36 @@ static HC_COLD int managed_sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n
 	return ret;
 }
 
+/* sendfile's bytes come from a file, unseen by the library: like sendmmsg's. */
+static HC_COLD ssize_t managed_sendfile(ssize_t (*real)(int, int, off_t *, size_t), int out, int in, off_t *off,
+					size_t n)
+{
+	struct hc_write d;
+	ssize_t ret;
+
+	if (hc_reentered())
+		return real(out, in, off, n);
+	if (hc_before_write(out, &d) == HC_WRITE_FAIL)
+		return hc_fail_epipe();
+	ret = real(out, in, off, n);
+	hc_after_write(out, &d, NULL, 0, ret);
+	return ret;
+}
+
+HC_EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t n)
+{
+	if (hc_fd_managed(out))
+		return managed_sendfile(HC_REAL(sendfile), out, in, off, n);
+	return HC_REAL(sendfile)(out, in, off, n);
+}
+
+HC_EXPORT ssize_t sendfile64(int out, int in, off_t *off, size_t n)
+{
+	if (hc_fd_managed(out))
+		return managed_sendfile(HC_REAL(sendfile64), out, in, off, n);
+	return HC_REAL(sendfile64)(out, in, off, n);
+}
+
 HC_EXPORT int sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n, int flags)
 {
 	if (hc_fd_managed(fd))
