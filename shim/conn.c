@@ -71,6 +71,7 @@ static void init_once_fn(void)
 		hc_cfg.disabled = true;
 		return;
 	}
+	hc_log_check_paths(&hc_cfg);
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	hc_live_init();
 	if (hc_cfg.stats_file[0] != '\0')

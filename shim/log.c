@@ -7,9 +7,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -31,21 +34,80 @@ static void write_all(int fd, const char *buf, size_t len)
 	}
 }
 
-/* Appends buf to path (created 0600, never through a symlink), or to stderr for
- * NULL, "" or "-". */
+int hc_path_fd(const char *path)
+{
+	static const char *const dirs[] = { "/dev/fd/", "/proc/self/fd/" };
+	char *end;
+	long n;
+
+	if (path == NULL || path[0] == '\0' || strcmp(path, "-") == 0 || strcmp(path, "/dev/stderr") == 0)
+		return STDERR_FILENO;
+	if (strcmp(path, "/dev/stdout") == 0)
+		return STDOUT_FILENO;
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		size_t k = strlen(dirs[i]);
+		if (strncmp(path, dirs[i], k) != 0 || path[k] < '0' || path[k] > '9')
+			continue;
+		n = strtol(path + k, &end, 10);
+		if (*end == '\0' && n >= 0 && n <= INT_MAX)
+			return (int)n;
+	}
+	return -1;
+}
+
+/* Opens path to append to (created 0600, never through a symlink;
+ * O_NONBLOCK: a FIFO without a reader must not hang the program). Returns the
+ * fd, or -1 with errno. */
+static int open_append(const char *path)
+{
+	return (int)syscall(SYS_openat, AT_FDCWD, path,
+			    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+}
+
+/* Appends buf to path, or to the fd it names (hc_path_fd: stderr for NULL,
+ * "" or "-"). */
 static void append_line(const char *path, const char *buf, size_t len)
 {
-	if (path == NULL || path[0] == '\0' || strcmp(path, "-") == 0) {
-		write_all(STDERR_FILENO, buf, len);
+	int fd = hc_path_fd(path);
+
+	if (fd >= 0) {
+		write_all(fd, buf, len);
 		return;
 	}
-	/* O_NONBLOCK: a FIFO without a reader must not hang the program. */
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, path,
-			      O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	fd = open_append(path);
 	if (fd < 0)
 		return;
 	write_all(fd, buf, len);
 	syscall(SYS_close, fd);
+}
+
+/* True if path names an fd, or can be opened to append to (left closed). */
+static bool can_append(const char *path)
+{
+	int fd;
+
+	if (hc_path_fd(path) >= 0)
+		return true;
+	fd = open_append(path);
+	if (fd < 0)
+		return false;
+	syscall(SYS_close, fd);
+	return true;
+}
+
+void hc_log_check_paths(struct hc_config *cfg)
+{
+	int saved = errno;
+
+	if (!can_append(cfg->log_file)) {
+		hc_log_stderr("HALFCLOSE_LOG_FILE=\"%.200s\": cannot be opened (%s); log lines go to stderr",
+			      cfg->log_file, strerror(errno));
+		cfg->log_file[0] = '\0';
+	}
+	if (cfg->stats_file[0] != '\0' && !can_append(cfg->stats_file))
+		hc_log_stderr("HALFCLOSE_STATS=\"%.200s\": cannot be opened (%s); no stats line will be written there",
+			      cfg->stats_file, strerror(errno));
+	errno = saved;
 }
 
 __attribute__((format(printf, 2, 0))) static void vlog_to(const char *path, const char *fmt, va_list ap)

@@ -17,6 +17,17 @@ void hc_log(enum hc_log_level level, const char *fmt, ...) __attribute__((format
  * Preserves errno. */
 void hc_log_stderr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The fd a log or stats path names by itself, without opening anything:
+ * stderr for "", "-" and /dev/stderr, stdout for /dev/stdout, N for /dev/fd/N
+ * and /proc/self/fd/N (symlinks a O_NOFOLLOW open would refuse); -1 for a
+ * path to open. */
+int hc_path_fd(const char *path);
+
+/* At start: a HALFCLOSE_LOG_FILE or HALFCLOSE_STATS path that cannot be
+ * opened (a missing directory, a symlink) gets one warning line on stderr;
+ * the log then goes to stderr. Preserves errno. */
+void hc_log_check_paths(struct hc_config *cfg);
+
 /* "127.0.0.1:6379" or "[::1]:6379" into buf; returns buf. */
 const char *hc_addr_format(const struct sockaddr *sa, char *buf, size_t len);
 

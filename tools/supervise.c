@@ -1752,6 +1752,7 @@ int hc_supervise(const char *path, char *const argv[], const struct hc_sv_option
 	}
 	if (hc_cfg.disabled)
 		return run_plain(path, argv);
+	hc_log_check_paths(&hc_cfg);
 	sv.no_epoll_rearm = opt->no_epoll_rearm;
 	if (allocate() != 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sock) != 0 ||
 	    sock[0] >= SV_FD_LO) {
