@@ -27,6 +27,11 @@ static unsigned char lower(unsigned char c)
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
 }
 
+bool hc_tls_record_head(const unsigned char *p, size_t n)
+{
+	return n >= 3 && p[0] >= 0x14 && p[0] <= 0x17 && p[1] == 0x03 && p[2] <= 0x04;
+}
+
 /* PostgreSQL's first message: an int32 length, then an int32 code. */
 static bool postgres_first(const unsigned char *p, size_t n)
 {
@@ -122,7 +127,7 @@ static const char *const redis_session_words[] = {
 
 enum hc_proto hc_proto_reclassify(enum hc_proto proto, const unsigned char *p, size_t n)
 {
-	if (n >= 3 && p[0] >= 0x14 && p[0] <= 0x17 && p[1] == 0x03 && p[2] <= 0x04)
+	if (hc_tls_record_head(p, n))
 		return HC_PROTO_TLS;
 	if (proto == HC_PROTO_OTHER && word_in(p, n, redis_session_words, COUNT(redis_session_words), true) >= 0)
 		return HC_PROTO_REDIS_INLINE;
@@ -137,7 +142,7 @@ enum hc_proto hc_proto_classify(const unsigned char *p, size_t n, bool server_sp
 		return HC_PROTO_SERVER_FIRST;
 	if (n == 0)
 		return HC_PROTO_OTHER;
-	if (n >= 3 && p[0] >= 0x14 && p[0] <= 0x17 && p[1] == 0x03 && p[2] <= 0x04)
+	if (hc_tls_record_head(p, n))
 		return HC_PROTO_TLS;
 	if (n >= 4 && begins(p, n, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24))
 		return HC_PROTO_HTTP2;

@@ -39,6 +39,11 @@ enum hc_heal_policy {
 	HC_HEAL_KNOWN, /* only the protocols the library understands: HTTP/1.x, RESP, memcached text */
 };
 
+/* True if the n bytes at p start a TLS record: content type 20-23
+ * (change_cipher_spec, alert, handshake, application_data), version 3.0-3.4.
+ * TLS state lives in the program: a new TCP connection under it is garbage. */
+bool hc_tls_record_head(const unsigned char *p, size_t n);
+
 /* The class of a connection from the first n bytes of its first write (p may
  * be NULL when n is 0), and whether the server had sent bytes before it. */
 enum hc_proto hc_proto_classify(const unsigned char *p, size_t n, bool server_spoke_first);

@@ -1,26 +1,10 @@
-/* replay.h - closing the race after the write: the bytes of the request under
- * way, kept until its reply starts, and the kernel's word on whether the peer
- * ever received them. */
+/* replay.h - closing the race after the write: the kernel's word on whether
+ * the peer ever received a request (kept by table.h until its reply starts),
+ * and the request sent whole on a new connection. */
 #ifndef HC_REPLAY_H
 #define HC_REPLAY_H
 
 #include <stddef.h>
-#include <sys/uio.h>
-
-#include "table.h"
-
-/* Starts keeping c's next request (its boundary write and what follows it),
- * dropping whatever was kept before. Caller holds the lock. */
-void hc_request_begin(struct hc_conn *c);
-
-/* Adds the first n bytes of iov (which the kernel just took from a write) to
- * c's request. A request that grows past max bytes, or that cannot be kept
- * (no memory, no iovec), is not replayable: it is dropped. Caller holds the lock. */
-void hc_request_append(struct hc_conn *c, const struct iovec *iov, size_t iovcnt, size_t n, size_t max);
-
-/* Drops c's request (its reply has started, or c can no longer be replayed);
- * a small buffer stays for the next one (freed with c). Caller holds the lock. */
-void hc_request_forget(struct hc_conn *c);
 
 enum hc_delivery {
 	HC_NEVER_DELIVERED, /* the peer reset the connection and acknowledged none of the bytes (proof of

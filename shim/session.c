@@ -158,6 +158,31 @@ enum hc_leave hc_session_read(struct hc_conn *c, const struct iovec *iov, size_t
 	return HC_LEAVE_STATEFUL;
 }
 
+const char *hc_leave_count(struct hc_stats *st, enum hc_leave l, const char *why)
+{
+	atomic_ulong *n = NULL;
+
+	switch (l) {
+	case HC_LEAVE_NONE:
+		return why;
+	case HC_LEAVE_TLS:
+		n = &st->tls_skipped;
+		break;
+	case HC_LEAVE_STATEFUL:
+		n = &st->stateful_skipped;
+		break;
+	case HC_LEAVE_UNKNOWN:
+		n = &st->unknown_skipped;
+		why = "an unrecognised protocol under HALFCLOSE_HEAL=known";
+		break;
+	case HC_LEAVE_NO_MEMORY:
+		n = &st->passthrough;
+		break;
+	}
+	atomic_fetch_add_explicit(n, 1, memory_order_relaxed);
+	return why;
+}
+
 bool hc_session_swappable(const struct hc_conn *c, const char **why)
 {
 	enum hc_resp_swap s;

@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 
 #include "config.h"
+#include "log.h"
 #include "table.h"
 
 /* Why a connection is to be left alone from now on, or HC_LEAVE_NONE. */
@@ -47,6 +48,11 @@ enum hc_leave hc_session_wrote(struct hc_conn *c, const struct hc_config *cfg, c
  * to be left alone, or HC_LEAVE_NONE. */
 enum hc_leave hc_session_read(struct hc_conn *c, const struct iovec *iov, size_t iovcnt, size_t len, int flags,
 			      const char **why);
+
+/* Counts, in st, a connection left alone for l (tls_skipped,
+ * stateful_skipped, unknown_skipped, passthrough); returns the reason to log
+ * (why, or what HALFCLOSE_HEAL=known says). For both front ends. */
+const char *hc_leave_count(struct hc_stats *st, enum hc_leave l, const char *why);
 
 /* True if c may be swapped for a new connection before its next write; if
  * not, *why says what is open (a MULTI, a session reply outstanding). */

@@ -5,10 +5,11 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "replay.h"
+#include "log.h"
 
 _Atomic uint64_t hc_known_bits[HC_FD_LIMIT / 64];
 _Atomic uint64_t hc_managed_bits[HC_FD_LIMIT / 64];
@@ -31,6 +32,23 @@ static void bit_set(_Atomic uint64_t *bits, int fd, bool on)
 
 void hc_table_lock(void) { pthread_mutex_lock(&table_lock); }
 void hc_table_unlock(void) { pthread_mutex_unlock(&table_lock); }
+
+struct hc_conn *hc_table_enter(int fd, struct hc_guard *g)
+{
+	g->err = errno;
+	hc_busy = true; /* first: a handler that interrupts the lock's wait passes through */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &g->cancel);
+	hc_table_lock();
+	return hc_table_find_settled(fd);
+}
+
+void hc_table_leave(const struct hc_guard *g)
+{
+	hc_table_unlock();
+	pthread_setcancelstate(g->cancel, NULL);
+	hc_busy = false;
+	errno = g->err;
+}
 
 struct hc_conn *hc_table_find(int fd)
 {
@@ -140,6 +158,22 @@ bool hc_table_any_known(unsigned first, unsigned last)
 void hc_table_remove_range(unsigned first, unsigned last)
 {
 	each_known(first, last, forget);
+}
+
+void hc_conn_manage(struct hc_conn *c)
+{
+	hc_conn_set_state(c, HC_CONN_MANAGED);
+	if (!c->counted) {
+		c->counted = true;
+		HC_COUNT(managed);
+	}
+}
+
+void hc_conn_give_up(struct hc_conn *c)
+{
+	if (c->state == HC_CONN_MANAGED || c->state == HC_CONN_CONNECTING)
+		HC_COUNT(passthrough);
+	hc_conn_set_state(c, HC_CONN_UNMANAGED);
 }
 
 void hc_conn_set_state(struct hc_conn *c, enum hc_conn_state state)
@@ -325,3 +359,74 @@ void hc_table_atfork_child(void)
 		c->healing = false;
 	}
 }
+
+/* ---- the request kept for a replay ---------------------------------------- */
+
+/* The first size of a request buffer, and the most it keeps between
+ * requests: most requests of a pooled connection are small, and reusing the
+ * buffer saves a malloc and a free per request (and a sanitizer's quarantine
+ * filling up with them). A larger one is freed once its request is over. */
+#define REQ_MIN_CAP 256u
+
+void hc_request_forget(struct hc_conn *c)
+{
+	if (c->req_cap > REQ_MIN_CAP) {
+		free(c->req);
+		c->req = NULL;
+		c->req_cap = 0;
+	}
+	c->req_len = 0;
+	c->req_open = false;
+}
+
+void hc_request_begin(struct hc_conn *c)
+{
+	hc_request_forget(c);
+	c->req_open = true;
+	c->replayed = false;
+}
+
+/* Makes room for need bytes in c->req. Returns false if need is over max or
+ * there is no memory (c->req is then unchanged). */
+static bool request_reserve(struct hc_conn *c, size_t need, size_t max)
+{
+	size_t cap = c->req_cap ? c->req_cap : REQ_MIN_CAP;
+	unsigned char *p;
+
+	if (need > max)
+		return false;
+	if (need <= c->req_cap)
+		return true;
+	while (cap < need)
+		cap *= 2;
+	if (cap > max)
+		cap = max;
+	p = realloc(c->req, cap);
+	if (p == NULL)
+		return false;
+	c->req = p;
+	c->req_cap = (uint32_t)cap;
+	return true;
+}
+
+void hc_request_append(struct hc_conn *c, const struct iovec *iov, size_t iovcnt, size_t n, size_t max)
+{
+	size_t need = (size_t)c->req_len + n;
+
+	if (!c->req_open)
+		return;
+	if ((iov == NULL && n > 0) || need < n || !request_reserve(c, need, max)) {
+		hc_request_forget(c);
+		return;
+	}
+	for (size_t i = 0; i < iovcnt && n > 0; i++) {
+		size_t k = iov[i].iov_len < n ? iov[i].iov_len : n;
+		if (k > 0) /* the kernel took these bytes, so they are readable */
+			memcpy(c->req + c->req_len, iov[i].iov_base, k);
+		c->req_len += (uint32_t)k;
+		n -= k;
+	}
+	if (n > 0) /* fewer iovecs than bytes written: not what the kernel took */
+		hc_request_forget(c);
+}
+

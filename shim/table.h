@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "proto.h"
 #include "resp.h"
@@ -106,6 +107,27 @@ static inline bool hc_bit_test(_Atomic uint64_t *bits, int fd)
 
 void hc_table_lock(void);
 void hc_table_unlock(void);
+
+/* What hc_table_enter keeps for hc_table_leave to put back: errno, and the
+ * thread's cancellation state. */
+struct hc_guard {
+	int err;
+	int cancel;
+};
+
+/* Takes the table lock and returns fd's entry (once no heal of it is under
+ * way) or NULL. From here to hc_table_leave this thread is inside the library
+ * (hc_reentered: a signal handler's wrapped calls pass straight through; they
+ * must never wait for a lock or a heal this very thread holds) and cannot be
+ * cancelled: the library's own waits (a connect, a backoff, another thread's
+ * heal) are no cancellation points of the program's, and a thread cancelled
+ * in one would leave the table locked or an entry healing for ever. A
+ * cancellation asked for meanwhile happens at the program's next cancellation
+ * point, its real call included. */
+struct hc_conn *hc_table_enter(int fd, struct hc_guard *g);
+
+/* Releases the lock hc_table_enter took; errno and cancellation as they were. */
+void hc_table_leave(const struct hc_guard *g);
 
 /* True while this thread is inside the library's bookkeeping (from conn.c's
  * conn_lock to its conn_unlock, a heal included). A wrapped call the thread
@@ -217,6 +239,13 @@ bool hc_table_any_known(unsigned first, unsigned last);
  * epoll fd in that range. Caller holds the lock. */
 void hc_table_remove_range(unsigned first, unsigned last);
 
+/* Moves c to MANAGED, counting it the first time. Caller holds the lock. */
+void hc_conn_manage(struct hc_conn *c);
+
+/* Stops managing c for good; counts it as passed through if it was managed.
+ * Caller holds the lock. */
+void hc_conn_give_up(struct hc_conn *c);
+
 /* Moves c to state, keeping the managed bit in step; a connection no longer
  * MANAGED keeps no request for a replay and no session (wiped). Caller holds
  * the lock. */
@@ -251,5 +280,19 @@ unsigned hc_table_count(void);
 void hc_table_atfork_prepare(void);
 void hc_table_atfork_parent(void);
 void hc_table_atfork_child(void);
+
+/* The request kept for a replay (replay.h proves it was never delivered). */
+/* Starts keeping c's next request (its boundary write and what follows it),
+ * dropping whatever was kept before. Caller holds the lock. */
+void hc_request_begin(struct hc_conn *c);
+
+/* Adds the first n bytes of iov (which the kernel just took from a write) to
+ * c's request. A request that grows past max bytes, or that cannot be kept
+ * (no memory, no iovec), is not replayable: it is dropped. Caller holds the lock. */
+void hc_request_append(struct hc_conn *c, const struct iovec *iov, size_t iovcnt, size_t n, size_t max);
+
+/* Drops c's request (its reply has started, or c can no longer be replayed);
+ * a small buffer stays for the next one (freed with c). Caller holds the lock. */
+void hc_request_forget(struct hc_conn *c);
 
 #endif

@@ -115,6 +115,7 @@
 #include "../shim/config.h"
 #include "../shim/log.h"
 #include "../shim/page.h"
+#include "../shim/policy.h"
 #include "../shim/probe.h"
 #include "../shim/rebuild.h"
 #include "../shim/reconnect.h"
@@ -841,74 +842,15 @@ static enum sv_answer on_setsockopt(const struct seccomp_notif *req, struct sv_p
 
 /* ---- writes: boundary, probe, heal ------------------------------------------ */
 
-/* The first bytes the write-family call req is about to send, gathered from
- * its buffer or iovecs into out (at most want). Returns the count, or -1 if
- * the notification is gone. Bytes that cannot be read count as absent. */
-static ssize_t read_head(const struct seccomp_notif *req, unsigned char *out, size_t want)
-{
-	struct iovec iov[4];
-	size_t niov = 0, got = 0;
-	pid_t tid = (pid_t)req->pid;
-	const __u64 *a = req->data.args;
-	struct msghdr mh;
-
-	switch (req->data.nr) {
-	case __NR_write:
-	case __NR_sendto:
-		iov[0].iov_base = (void *)(uintptr_t)a[1];
-		iov[0].iov_len = (size_t)a[2];
-		niov = 1;
-		break;
-	case __NR_writev:
-		niov = a[2] < 4 ? (size_t)a[2] : 4;
-		if (peek(tid, a[1], iov, niov * sizeof(iov[0])) != (ssize_t)(niov * sizeof(iov[0])))
-			niov = 0;
-		break;
-	case __NR_sendmsg:
-	case __NR_sendmmsg: /* the first struct mmsghdr starts with its msghdr */
-		if ((req->data.nr == __NR_sendmmsg && (uint32_t)a[2] == 0) ||
-		    peek(tid, a[1], &mh, sizeof(mh)) != (ssize_t)sizeof(mh))
-			break;
-		niov = mh.msg_iovlen < 4 ? mh.msg_iovlen : 4;
-		if (peek(tid, (uintptr_t)mh.msg_iov, iov, niov * sizeof(iov[0])) != (ssize_t)(niov * sizeof(iov[0])))
-			niov = 0;
-		break;
-	}
-	for (size_t i = 0; i < niov && got < want; i++) {
-		size_t n = iov[i].iov_len < want - got ? iov[i].iov_len : want - got;
-		ssize_t r = peek(tid, (uintptr_t)iov[i].iov_base, out + got, n);
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-		if ((size_t)r < n)
-			break;
-	}
-	return notif_valid(req->id) ? (ssize_t)got : -1;
-}
-
 /* Leaves e alone for good because of what it carries (l, why): the
  * library's rule (session.h), counted in p's stats. */
 static void sv_leave(struct sv_proc *p, struct sv_conn *e, enum hc_leave l, const char *why)
 {
 	char addr[64];
 
-	switch (l) {
-	case HC_LEAVE_NONE:
+	if (l == HC_LEAVE_NONE)
 		return;
-	case HC_LEAVE_TLS:
-		SV_COUNT(p, tls_skipped);
-		break;
-	case HC_LEAVE_STATEFUL:
-		SV_COUNT(p, stateful_skipped);
-		break;
-	case HC_LEAVE_UNKNOWN:
-		SV_COUNT(p, unknown_skipped);
-		why = "an unrecognised protocol under HALFCLOSE_HEAL=known";
-		break;
-	case HC_LEAVE_NO_MEMORY:
-		SV_COUNT(p, passthrough);
-		break;
-	}
+	why = hc_leave_count(p->live, l, why);
 	SV_LOG(HC_LOG_INFO, p, "fd %d %s %s; never swapped, left to the program", e->hc.fd,
 	       hc_addr_format(&e->hc.peer.sa, addr, sizeof(addr)), why);
 	e->hc.state = HC_CONN_UNMANAGED;
@@ -1323,12 +1265,12 @@ static enum sv_answer on_write_conn(const struct seccomp_notif *req, struct sv_p
 	socklen_t tlen = sizeof(ti);
 	union hc_sockaddr peer;
 	socklen_t plen = sizeof(peer);
-	uint64_t now, last, quiet, rcvd, total;
-	unsigned char head[3];
+	struct hc_write_facts facts = { .first_write = !e->hc.wrote };
+	struct hc_write_plan plan;
+	uint64_t now, last, rcvd, total;
 	const char *why = "";
-	bool after_read, boundary, swappable, healed = false;
+	bool healed = false, fin;
 	enum hc_leave l;
-	ssize_t n;
 	int unread = 0;
 
 	if (e->hc.state == HC_CONN_DEAD)
@@ -1347,20 +1289,10 @@ static enum sv_answer on_write_conn(const struct seccomp_notif *req, struct sv_p
 	rcvd = tlen >= offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received)
 		       ? ti.tcpi_bytes_received
 		       : 0;
-	if (!e->hc.wrote) {
-		/* The server spoke first: read (its greeting would be read as a
-		 * reply on a new connection) or not yet (this write may heal,
-		 * left alone after it). The library's rule, seen in TCP_INFO,
-		 * whose byte count takes a FIN for one more byte. */
-		bool fin = ti.tcpi_state == SV_TCP_CLOSE_WAIT || ti.tcpi_state == SV_TCP_LAST_ACK ||
-			   ti.tcpi_state == SV_TCP_CLOSING || ti.tcpi_state == SV_TCP_CLOSE;
-		if (rcvd > (fin ? 1u : 0u) && unread == 0) {
-			e->hc.proto = HC_PROTO_SERVER_FIRST;
-			sv_leave(p, e, HC_LEAVE_STATEFUL, "the server spoke first");
-			return SV_CONTINUE;
-		}
-		if (unread > 0)
-			e->hc.proto = HC_PROTO_SERVER_FIRST;
+	/* TCP_INFO's byte count takes a FIN for one more byte. */
+	fin = ti.tcpi_state == SV_TCP_CLOSE_WAIT || ti.tcpi_state == SV_TCP_LAST_ACK ||
+	      ti.tcpi_state == SV_TCP_CLOSING || ti.tcpi_state == SV_TCP_CLOSE;
+	if (facts.first_write) {
 		if (!bytes_written(f, &ti, tlen, &e->sent_off))
 			e->sent_off = 0; /* then no RESP write can be checked: see below */
 	} else if (e->hc.proto == HC_PROTO_RESP &&
@@ -1370,32 +1302,38 @@ static enum sv_answer on_write_conn(const struct seccomp_notif *req, struct sv_p
 		sv_leave(p, e, HC_LEAVE_STATEFUL, "a write the kernel did not take whole (the session is unknown)");
 		return SV_CONTINUE;
 	}
-	/* Quiet since the last write, or since data last arrived (the program
+	/* The facts the library has from its wrappers, from TCP_INFO: a read is
+	 * bytes received since the last write with nothing left unread; quiet
+	 * is since the last write, or since data last arrived (the program
 	 * cannot have read it earlier): never more than the truth. */
 	last = e->hc.last_io_ns;
 	if (rcvd > 0 && now - (uint64_t)ti.tcpi_last_data_recv * 1000000u > last)
 		last = now - (uint64_t)ti.tcpi_last_data_recv * 1000000u;
-	quiet = now > last ? now - last : 0;
-	after_read = !e->hc.wrote || (rcvd > e->rcvd_at_write && unread == 0);
-	boundary = after_read || (hc_cfg.write_gap_ms > 0 && quiet >= (uint64_t)hc_cfg.write_gap_ms * 1000000u);
+	facts.quiet_ns = now > last ? now - last : 0;
+	facts.read_since_write = rcvd > e->rcvd_at_write && unread == 0;
 	if (rcvd > 0)
 		e->hc.ever_read = true; /* replies come on it: after a gap alone, one may be owed */
-	n = boundary ? read_head(req, head, sizeof(head)) : -1;
-	if (n > 0 && hc_tls_record_head(head, (size_t)n)) {
-		sv_leave(p, e, HC_LEAVE_TLS, "a TLS record");
+	facts.ever_read = e->hc.ever_read;
+	facts.greeting_read = facts.first_write && rcvd > (fin ? 1u : 0u) && unread == 0;
+	facts.greeting_unread = facts.first_write && unread > 0;
+	facts.swappable = hc_session_swappable(&e->hc, &why);
+	plan = hc_plan_write(&facts, &hc_cfg);
+	if (plan.leave || plan.leave_after)
+		e->hc.proto = HC_PROTO_SERVER_FIRST; /* left at once, or by hc_session_wrote after this write */
+	if (plan.leave) {
+		sv_leave(p, e, HC_LEAVE_STATEFUL, "the server spoke first");
 		return SV_CONTINUE;
 	}
-	/* A session half way through something (a MULTI) cannot be moved. */
-	swappable = hc_session_swappable(&e->hc, &why);
-	if (boundary && swappable && quiet >= (uint64_t)hc_cfg.probe_after_ms * 1000000u) {
-		a = decide(req, p, e, f, quiet, !after_read && e->hc.ever_read, &healed);
+	if (plan.probe) {
+		a = decide(req, p, e, f, facts.quiet_ns, plan.reply_owed, &healed);
 		if (a != SV_CONTINUE || e->hc.state != HC_CONN_MANAGED)
 			return a;
 	}
-	/* What this write carries, for the class and the session: after the
-	 * decision, which is about the connection as it was before it. */
-	if (hc_session_needs_bytes(&e->hc, boundary)) {
-		l = feed_write(req, e, boundary, &why);
+	/* What this write carries, for the class and the session (a TLS record
+	 * after a STARTTLS included): after the decision, which is about the
+	 * connection as it was before it. */
+	if (hc_session_needs_bytes(&e->hc, plan.boundary)) {
+		l = feed_write(req, e, plan.boundary, &why);
 		if (l != HC_LEAVE_NONE) {
 			sv_leave(p, e, l, why);
 			return a;

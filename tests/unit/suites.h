@@ -16,6 +16,7 @@ Suite *proto_suite(void);
 Suite *resp_suite(void);
 Suite *session_suite(void);
 Suite *reliability_suite(void);
+Suite *policy_suite(void);
 Suite *page_suite(void);
 
 #endif

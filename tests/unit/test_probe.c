@@ -278,56 +278,6 @@ START_TEST(every_verdict_has_a_distinct_name)
 }
 END_TEST
 
-#define MS 1000000ull
-
-START_TEST(action_follows_the_design_for_every_verdict)
-{
-	struct hc_config cfg;
-
-	hc_config_defaults(&cfg); /* min idle 250 ms, max idle off, unread keep */
-	ck_assert_int_eq(hc_probe_action(HC_ALIVE, 10000 * MS, false, &cfg), HC_ACT_PROCEED);
-	ck_assert_int_eq(hc_probe_action(HC_ALIVE_UNREAD, 10000 * MS, false, &cfg), HC_ACT_PROCEED);
-	ck_assert_int_eq(hc_probe_action(HC_PROBE_FAILED, 10000 * MS, false, &cfg), HC_ACT_PROCEED);
-	ck_assert_int_eq(hc_probe_action(HC_STALE, 250 * MS, false, &cfg), HC_ACT_HEAL);
-	ck_assert_int_eq(hc_probe_action(HC_STALE, 249 * MS, false, &cfg), HC_ACT_FAIL_RECENT);
-	ck_assert_int_eq(hc_probe_action(HC_STALE_UNREAD, 10000 * MS, false, &cfg), HC_ACT_LEAVE_UNREAD);
-	ck_assert_int_eq(hc_probe_action(HC_STALE_UNREAD, 1 * MS, false, &cfg), HC_ACT_LEAVE_UNREAD);
-	cfg.unread = HC_UNREAD_DISCARD;
-	ck_assert_int_eq(hc_probe_action(HC_STALE_UNREAD, 10000 * MS, false, &cfg), HC_ACT_HEAL);
-	ck_assert_int_eq(hc_probe_action(HC_STALE_UNREAD, 1 * MS, false, &cfg), HC_ACT_FAIL_RECENT);
-	cfg.max_idle_ms = 1000;
-	ck_assert_int_eq(hc_probe_action(HC_ALIVE, 999 * MS, false, &cfg), HC_ACT_PROCEED);
-	ck_assert_int_eq(hc_probe_action(HC_ALIVE, 1000 * MS, false, &cfg), HC_ACT_RETIRE);
-	/* Never retired with unread data, nor before the idle requirement is met. */
-	ck_assert_int_eq(hc_probe_action(HC_ALIVE_UNREAD, 10000 * MS, false, &cfg), HC_ACT_PROCEED);
-	cfg.min_idle_ms = 2000;
-	ck_assert_int_eq(hc_probe_action(HC_ALIVE, 1500 * MS, false, &cfg), HC_ACT_PROCEED);
-	/* A reply may still be owed: never a swap, the failure path instead. */
-	ck_assert_int_eq(hc_probe_action(HC_STALE, 10000 * MS, true, &cfg), HC_ACT_FAIL_OWED);
-	ck_assert_int_eq(hc_probe_action(HC_ALIVE, 10000 * MS, true, &cfg), HC_ACT_PROCEED);
-	cfg.unread = HC_UNREAD_KEEP;
-	ck_assert_int_eq(hc_probe_action(HC_STALE_UNREAD, 10000 * MS, true, &cfg), HC_ACT_LEAVE_UNREAD);
-}
-END_TEST
-
-START_TEST(tls_record_head_is_content_type_20_to_23_and_version_3_0_to_3_4)
-{
-	static const unsigned char hello[] = { 0x16, 0x03, 0x01 }, alert[] = { 0x15, 0x03, 0x04 },
-				   ccs[] = { 0x14, 0x03, 0x00 }, data[] = { 0x17, 0x03, 0x03 },
-				   heartbeat[] = { 0x18, 0x03, 0x03 }, v35[] = { 0x16, 0x03, 0x05 },
-				   get[] = { 'G', 'E', 'T' };
-
-	ck_assert(hc_tls_record_head(hello, 3));
-	ck_assert(hc_tls_record_head(alert, 3));
-	ck_assert(hc_tls_record_head(ccs, 3));
-	ck_assert(hc_tls_record_head(data, 3));
-	ck_assert(!hc_tls_record_head(hello, 2)); /* too short to tell */
-	ck_assert(!hc_tls_record_head(heartbeat, 3));
-	ck_assert(!hc_tls_record_head(v35, 3));
-	ck_assert(!hc_tls_record_head(get, 3));
-}
-END_TEST
-
 Suite *probe_suite(void)
 {
 	Suite *s = suite_create("probe");
@@ -345,8 +295,6 @@ Suite *probe_suite(void)
 	tcase_add_test(tc, probe_that_cannot_poll_says_probe_failed_and_keeps_errno);
 	tcase_add_test(tc, why_may_be_null);
 	tcase_add_test(tc, every_verdict_has_a_distinct_name);
-	tcase_add_test(tc, action_follows_the_design_for_every_verdict);
-	tcase_add_test(tc, tls_record_head_is_content_type_20_to_23_and_version_3_0_to_3_4);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -173,6 +173,24 @@ START_TEST(each_request_head_is_scanned_from_its_boundary)
 }
 END_TEST
 
+START_TEST(tls_record_head_is_content_type_20_to_23_and_version_3_0_to_3_4)
+{
+	static const unsigned char hello[] = { 0x16, 0x03, 0x01 }, alert[] = { 0x15, 0x03, 0x04 },
+				   ccs[] = { 0x14, 0x03, 0x00 }, data[] = { 0x17, 0x03, 0x03 },
+				   heartbeat[] = { 0x18, 0x03, 0x03 }, v35[] = { 0x16, 0x03, 0x05 },
+				   get[] = { 'G', 'E', 'T' };
+
+	ck_assert(hc_tls_record_head(hello, 3));
+	ck_assert(hc_tls_record_head(alert, 3));
+	ck_assert(hc_tls_record_head(ccs, 3));
+	ck_assert(hc_tls_record_head(data, 3));
+	ck_assert(!hc_tls_record_head(hello, 2)); /* too short to tell */
+	ck_assert(!hc_tls_record_head(heartbeat, 3));
+	ck_assert(!hc_tls_record_head(v35, 3));
+	ck_assert(!hc_tls_record_head(get, 3));
+}
+END_TEST
+
 Suite *proto_suite(void)
 {
 	Suite *s = suite_create("proto");
@@ -181,6 +199,7 @@ Suite *proto_suite(void)
 	tcase_add_test(tc, a_server_that_spoke_first_wins_over_any_bytes);
 	tcase_add_test(tc, later_boundaries_can_only_make_a_class_stricter);
 	tcase_add_test(tc, the_heal_policy_decides_per_class);
+	tcase_add_test(tc, tls_record_head_is_content_type_20_to_23_and_version_3_0_to_3_4);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("http heads");
 	tcase_add_test(tc, http_heads_that_bind_the_connection_are_seen);

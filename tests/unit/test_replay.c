@@ -13,6 +13,7 @@
 #include "conn.h"
 #include "loopback.h"
 #include "replay.h"
+#include "table.h"
 #include "suites.h"
 
 #define SENTINEL_ERRNO 4242
