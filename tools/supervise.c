@@ -319,7 +319,7 @@ static int peek_exact(const struct seccomp_notif *req, uint64_t addr, void *buf,
 /* The low 32 bits of argument i (x86-64 is little-endian); fds are ints. */
 #define ARG_LO(i) (offsetof(struct seccomp_data, args) + 8 * (i))
 
-enum { L_NEXT = -1, L_ALLOW, L_NOTIFY, L_SOCKET, L_SOCKTYPE, L_FCNTL, L_FD0, L_DUP2, L_COUNT };
+enum { L_NEXT = -1, L_ALLOW, L_NOTIFY, L_SOCKET, L_SOCKTYPE, L_FCNTL, L_FD0, L_DUP2, L_NEWFD, L_COUNT };
 
 struct insn {
 	struct sock_filter f;
@@ -335,7 +335,7 @@ static size_t build_filter(struct sock_filter *out, size_t cap)
 	/* The most frequent first: every write runs through this list. */
 	static const int fd0_calls[] = { __NR_write,   __NR_sendto, __NR_writev,     __NR_sendmsg,
 					 __NR_sendmmsg, __NR_connect, __NR_setsockopt, __NR_bind,
-					 __NR_shutdown, __NR_dup,     __NR_dup3 };
+					 __NR_shutdown, __NR_dup };
 	struct insn p[64];
 	int pos[L_COUNT];
 	size_t n = 0;
@@ -350,6 +350,7 @@ static size_t build_filter(struct sock_filter *out, size_t cap)
 	EMIT(L_NEXT, BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, L_SOCKET, L_NEXT);
 	EMIT(L_NEXT, BPF_JMP | BPF_JEQ | BPF_K, __NR_fcntl, L_FCNTL, L_NEXT);
 	EMIT(L_NEXT, BPF_JMP | BPF_JEQ | BPF_K, __NR_dup2, L_DUP2, L_NEXT);
+	EMIT(L_NEXT, BPF_JMP | BPF_JEQ | BPF_K, __NR_dup3, L_DUP2, L_NEXT);
 	EMIT(L_NEXT, BPF_JMP | BPF_JA, 0, L_ALLOW, L_ALLOW);
 	/* socket(AF_INET or AF_INET6, SOCK_STREAM | flags, protocol) */
 	EMIT(L_SOCKET, BPF_LD | BPF_W | BPF_ABS, ARG_LO(0), L_NEXT, L_NEXT);
@@ -358,15 +359,32 @@ static size_t build_filter(struct sock_filter *out, size_t cap)
 	EMIT(L_SOCKTYPE, BPF_LD | BPF_W | BPF_ABS, ARG_LO(1), L_NEXT, L_NEXT);
 	EMIT(L_NEXT, BPF_ALU | BPF_AND | BPF_K, 0xf, L_NEXT, L_NEXT);
 	EMIT(L_NEXT, BPF_JMP | BPF_JEQ | BPF_K, SOCK_STREAM, L_NOTIFY, L_ALLOW);
-	/* fcntl(fd, F_DUPFD or F_DUPFD_CLOEXEC): a second reference to the socket */
+	/* fcntl(fd, F_DUPFD or F_DUPFD_CLOEXEC): a second reference to the socket.
+	 * Its minimum (third argument) may point into the range while fd is
+	 * outside it: not notified, since the kernel gives it the lowest free
+	 * number from there, never one that holds a socket of ours (a number
+	 * left by a close we did not see is forgotten by the inode check of the
+	 * next notification). The danger is the other way: a socket() in
+	 * another thread may have picked that same free number just before, and
+	 * ADDFD (SETFD) then installs over the program's new fd. Notifying would
+	 * not help: the call runs after our answer, unordered with that ADDFD. */
 	EMIT(L_FCNTL, BPF_LD | BPF_W | BPF_ABS, ARG_LO(1), L_NEXT, L_NEXT);
 	EMIT(L_NEXT, BPF_JMP | BPF_JEQ | BPF_K, F_DUPFD, L_FD0, L_NEXT);
 	EMIT(L_NEXT, BPF_JMP | BPF_JEQ | BPF_K, F_DUPFD_CLOEXEC, L_FD0, L_ALLOW);
-	/* dup2(fd, fd) changes nothing: only a copy to another number matters */
+	/* dup2/dup3(oldfd, newfd): oldfd in the range is a second reference to
+	 * our socket; newfd in it replaces what that number holds, perhaps our
+	 * socket (the program chose the number, not knowing we put its socket
+	 * there), and must wait while a heal is about to install at it. dup2(fd,
+	 * fd) changes nothing, dup3(fd, fd) fails: neither is notified. */
 	EMIT(L_DUP2, BPF_LD | BPF_W | BPF_ABS, ARG_LO(1), L_NEXT, L_NEXT);
 	EMIT(L_NEXT, BPF_MISC | BPF_TAX, 0, L_NEXT, L_NEXT);
 	EMIT(L_NEXT, BPF_LD | BPF_W | BPF_ABS, ARG_LO(0), L_NEXT, L_NEXT);
 	EMIT(L_NEXT, BPF_JMP | BPF_JEQ | BPF_X, 0, L_ALLOW, L_NEXT);
+	EMIT(L_NEXT, BPF_JMP | BPF_JGE | BPF_K, SV_FD_LO, L_NEXT, L_NEWFD);
+	EMIT(L_NEXT, BPF_JMP | BPF_JGT | BPF_K, SV_FD_HI, L_NEWFD, L_NOTIFY);
+	EMIT(L_NEWFD, BPF_MISC | BPF_TXA, 0, L_NEXT, L_NEXT);
+	EMIT(L_NEXT, BPF_JMP | BPF_JGE | BPF_K, SV_FD_LO, L_NEXT, L_ALLOW);
+	EMIT(L_NEXT, BPF_JMP | BPF_JGT | BPF_K, SV_FD_HI, L_ALLOW, L_NOTIFY);
 	/* the fd (first argument) in the reserved range */
 	EMIT(L_FD0, BPF_LD | BPF_W | BPF_ABS, ARG_LO(0), L_NEXT, L_NEXT);
 	EMIT(L_NEXT, BPF_JMP | BPF_JGE | BPF_K, SV_FD_LO, L_NEXT, L_ALLOW);
@@ -1362,6 +1380,37 @@ static enum sv_answer on_write(const struct seccomp_notif *req, struct sv_proc *
 
 /* ---- the loop -------------------------------------------------------------- */
 
+/* dup2/dup3 (req) onto newfd, a number of the range in p other than oldfd:
+ * if it holds the socket of an entry (checked by inode, which also forgets
+ * an entry the program closed behind our back, close or close_range, without
+ * a word), that socket is about to be replaced by the program's own file,
+ * at a number the program chose not knowing we had put its socket there.
+ * Forgets the entry, so no heal ever installs over that file, and says so.
+ * A call that will fail (oldfd not open, dup3 flags other than O_CLOEXEC)
+ * replaces nothing and changes nothing here. */
+static void on_dup_onto(const struct seccomp_notif *req, struct sv_proc *p, int newfd)
+{
+	struct sv_conn *e = conn_of(p, (uint32_t)newfd);
+	int oldfd = (int)(uint32_t)req->data.args[0], f;
+	bool dup3_call = req->data.nr == __NR_dup3;
+	char name[200];
+
+	if (e == NULL || (dup3_call && (req->data.args[2] & ~(uint64_t)O_CLOEXEC) != 0))
+		return;
+	f = fetch_fd(p->pidfd, oldfd);
+	if (f < 0 && errno == EBADF)
+		return;
+	close_fd(f);
+	f = conn_fetch(p, e);
+	if (f < 0)
+		return;
+	close(f);
+	SV_LOG(HC_LOG_WARN, p, "fd %d %s was replaced by the program's %s of fd %d; it is no longer managed", newfd,
+	       hc_session_name(&e->hc, name, sizeof(name)), dup3_call ? "dup3" : "dup2", oldfd);
+	give_up(p, e);
+	conn_drop(e);
+}
+
 /* What one notification means, answered. */
 static void handle(const struct seccomp_notif *req)
 {
@@ -1399,6 +1448,10 @@ static void handle(const struct seccomp_notif *req)
 		 * other on the dead connection, so neither is touched again. */
 		if (e != NULL)
 			give_up(p, e);
+		/* The filter passes dup2/dup3(oldfd, newfd) for either in the range. */
+		if ((req->data.nr == __NR_dup2 || req->data.nr == __NR_dup3) &&
+		    (uint32_t)req->data.args[1] != (uint32_t)req->data.args[0])
+			on_dup_onto(req, p, (int)(uint32_t)req->data.args[1]);
 		break;
 	case __NR_write:
 	case __NR_writev:
