@@ -167,10 +167,10 @@ static enum hc_write_action note_write(struct hc_conn *c, struct hc_write *w)
 		now = hc_now_ns();
 	}
 	if (p.keep_request)
-		hc_request_begin(c);
+		hc_request_begin(&c->req);
 	else if (p.forget_request)
-		hc_request_forget(c);
-	if (act == HC_WRITE_PROCEED && c->req_open)
+		hc_request_forget(&c->req);
+	if (act == HC_WRITE_PROCEED && c->req.open)
 		act = HC_WRITE_RECORD;
 	w->look = hc_session_needs_bytes(c, p.boundary);
 	w->boundary = p.boundary;
@@ -211,7 +211,7 @@ void hc_after_write(int fd, const struct hc_write *w, const struct iovec *iov, s
 					  .sees_reads = true };
 		const char *why = "";
 		if (w->act == HC_WRITE_RECORD)
-			hc_request_append(c, iov, iovcnt, (size_t)ret, hc_cfg.replay_max);
+			hc_request_append(&c->req, iov, iovcnt, (size_t)ret, hc_cfg.replay_max);
 		if (w->look && c->state == HC_CONN_MANAGED) {
 			/* why is set by the call: read it only after. */
 			enum hc_leave l = hc_session_wrote(c, &hc_cfg, &how, iov, iovcnt, (size_t)ret, &why);
@@ -251,7 +251,7 @@ static enum hc_read_action after_read(int fd, const struct iovec *iov, size_t io
 		return HC_READ_DONE; /* EAGAIN, EINTR: nothing was read; or from a signal handler */
 	c = hc_table_enter(fd, &saved);
 	if (c != NULL && eof) {
-		if (c->state == HC_CONN_MANAGED && c->req_open && hc_replay(c, read_err))
+		if (c->state == HC_CONN_MANAGED && c->req.open && hc_replay(c, read_err))
 			act = HC_READ_AGAIN;
 		else
 			/* The program knows the peer closed; what it does next is its decision. */
@@ -259,7 +259,7 @@ static enum hc_read_action after_read(int fd, const struct iovec *iov, size_t io
 	} else if (c != NULL && ret > 0) {
 		if (c->state == HC_CONN_CONNECTING)
 			hc_conn_manage(c);
-		hc_request_forget(c); /* the reply has begun: the request was delivered */
+		hc_request_forget(&c->req); /* the reply has begun: the request was delivered */
 		c->read_since_write = true;
 		c->ever_read = true;
 		c->reads++;

@@ -113,8 +113,8 @@ bool hc_replay(struct hc_conn *c, int read_err)
 	char name[200], because[128], took[32];
 	uint64_t t0 = hc_now_ns();
 	const struct hc_resp *session = hc_session_to_rebuild(c);
-	struct hc_replay_facts f = { .managed = c->state == HC_CONN_MANAGED, .kept = c->req_open && c->req_len > 0,
-				     .replayed = c->replayed, .read_err = read_err,
+	struct hc_replay_facts f = { .managed = c->state == HC_CONN_MANAGED, .kept = c->req.open && c->req.b.len > 0,
+				     .replayed = c->req.replayed, .read_err = read_err,
 				     .same_socket = hc_socket_inode(c->fd) == c->ino };
 	const char *what = read_err ? strerror(read_err) : "EOF";
 	enum hc_delivery d;
@@ -126,10 +126,10 @@ bool hc_replay(struct hc_conn *c, int read_err)
 	if (!hc_swap_begin_reader(c->fd))
 		return false;
 	hc_table_heal_begin(c);
-	d = hc_delivery_verdict(c->fd, c->req_len, hc_cfg.replay_wait_ms);
+	d = hc_delivery_verdict(c->fd, c->req.b.len, hc_cfg.replay_wait_ms);
 	/* Sent before the socket is installed: nothing can come between. */
 	if (d == HC_NEVER_DELIVERED)
-		r = make_connection(c, c->req, c->req_len, &err);
+		r = make_connection(c, c->req.b.p, c->req.b.len, &err);
 	hc_table_heal_relock();
 	r = install(c, r, &err);
 	hc_table_heal_end(c);
@@ -137,7 +137,7 @@ bool hc_replay(struct hc_conn *c, int read_err)
 	hc_session_name(c, name, sizeof(name));
 	if (d != HC_NEVER_DELIVERED) {
 		hc_log(HC_LOG_INFO, "fd %d %s %s before any reply to a %u-byte request: %s, not replayed", c->fd, name,
-		       what, c->req_len, hc_delivery_name(d));
+		       what, c->req.b.len, hc_delivery_name(d));
 		return false;
 	}
 	if (r != 0) {
@@ -150,11 +150,11 @@ bool hc_replay(struct hc_conn *c, int read_err)
 	HC_COUNT(replays);
 	if (session != NULL)
 		HC_COUNT(session_rebuilds);
-	c->replayed = true;
+	c->req.replayed = true;
 	c->read_since_write = false;
 	c->last_io_ns = hc_now_ns();
 	hc_log(HC_LOG_INFO, "fd %d %s %s before any reply: the %u-byte request was never delivered (reset); "
-	       "resent on a new connection%s %s", c->fd, name, what, c->req_len,
+	       "resent on a new connection%s %s", c->fd, name, what, c->req.b.len,
 	       session != NULL ? " after its session was rebuilt" : "", took_since(t0, took, sizeof(took)));
 	return true;
 }

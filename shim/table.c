@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "real.h"
 
 _Atomic uint64_t hc_known_bits[HC_FD_LIMIT / 64];
 _Atomic uint64_t hc_managed_bits[HC_FD_LIMIT / 64];
@@ -77,7 +78,7 @@ static void conn_free(struct hc_conn *c)
 	bit_set(hc_known_bits, c->fd, false);
 	free(c->opts);
 	free(c->regs);
-	free(c->req);
+	hc_request_free(&c->req);
 	free(c);
 }
 
@@ -180,7 +181,7 @@ void hc_conn_set_state(struct hc_conn *c, enum hc_conn_state state)
 {
 	c->state = state;
 	if (state != HC_CONN_MANAGED) {
-		hc_request_forget(c);
+		hc_request_forget(&c->req);
 		hc_conn_forget_proto(c);
 	}
 	bit_set(hc_managed_bits, c->fd,
@@ -354,79 +355,8 @@ void hc_table_atfork_child(void)
 		/* A heal under way in another thread made this socket: the child
 		 * must not hold the parent's new connection open. */
 		if (c->healing && c->heal_fd >= 0)
-			close(c->heal_fd);
+			HC_REAL(close)(c->heal_fd);
 		c->heal_fd = -1;
 		c->healing = false;
 	}
 }
-
-/* ---- the request kept for a replay ---------------------------------------- */
-
-/* The first size of a request buffer, and the most it keeps between
- * requests: most requests of a pooled connection are small, and reusing the
- * buffer saves a malloc and a free per request (and a sanitizer's quarantine
- * filling up with them). A larger one is freed once its request is over. */
-#define REQ_MIN_CAP 256u
-
-void hc_request_forget(struct hc_conn *c)
-{
-	if (c->req_cap > REQ_MIN_CAP) {
-		free(c->req);
-		c->req = NULL;
-		c->req_cap = 0;
-	}
-	c->req_len = 0;
-	c->req_open = false;
-}
-
-void hc_request_begin(struct hc_conn *c)
-{
-	hc_request_forget(c);
-	c->req_open = true;
-	c->replayed = false;
-}
-
-/* Makes room for need bytes in c->req. Returns false if need is over max or
- * there is no memory (c->req is then unchanged). */
-static bool request_reserve(struct hc_conn *c, size_t need, size_t max)
-{
-	size_t cap = c->req_cap ? c->req_cap : REQ_MIN_CAP;
-	unsigned char *p;
-
-	if (need > max)
-		return false;
-	if (need <= c->req_cap)
-		return true;
-	while (cap < need)
-		cap *= 2;
-	if (cap > max)
-		cap = max;
-	p = realloc(c->req, cap);
-	if (p == NULL)
-		return false;
-	c->req = p;
-	c->req_cap = (uint32_t)cap;
-	return true;
-}
-
-void hc_request_append(struct hc_conn *c, const struct iovec *iov, size_t iovcnt, size_t n, size_t max)
-{
-	size_t need = (size_t)c->req_len + n;
-
-	if (!c->req_open)
-		return;
-	if ((iov == NULL && n > 0) || need < n || !request_reserve(c, need, max)) {
-		hc_request_forget(c);
-		return;
-	}
-	for (size_t i = 0; i < iovcnt && n > 0; i++) {
-		size_t k = iov[i].iov_len < n ? iov[i].iov_len : n;
-		if (k > 0) /* the kernel took these bytes, so they are readable */
-			memcpy(c->req + c->req_len, iov[i].iov_base, k);
-		c->req_len += (uint32_t)k;
-		n -= k;
-	}
-	if (n > 0) /* fewer iovecs than bytes written: not what the kernel took */
-		hc_request_forget(c);
-}
-

@@ -12,6 +12,7 @@
 #include <sys/uio.h>
 
 #include "proto.h"
+#include "request.h"
 #include "resp.h"
 
 /* The keys are fds: small, dense integers. The fd itself spreads them over
@@ -69,8 +70,6 @@ struct hc_conn {
 	bool unreplayable;     /* an option or bind we could not replay was set */
 	bool counted;          /* counted in the stats as managed */
 	bool healing;          /* a reconnect is under way without the lock: hands off */
-	bool req_open;         /* req holds the request under way, replayable (replay.h) */
-	bool replayed;         /* that request was resent once already */
 	unsigned char nopts;
 	unsigned char nregs;
 	uint8_t proto;                /* enum hc_proto: the class, from the first write on */
@@ -81,12 +80,11 @@ struct hc_conn {
 	uint64_t ino;                 /* the socket's inode at connect: is fd still that socket? */
 	struct hc_sockopt *opts;      /* nopts entries, in the order first set */
 	struct hc_epoll_reg *regs;    /* nregs entries */
-	unsigned char *req;           /* the request's bytes (req_len of req_cap), while req_open */
 	union {                       /* what the class needs, while MANAGED (else NULL) */
 		struct hc_resp *resp;     /* HC_PROTO_RESP: the session */
 		struct hc_http_scan *http; /* HC_PROTO_HTTP1: the request head being written */
 	} ps;
-	uint32_t req_len, req_cap;
+	struct hc_request req;        /* the request kept for a replay */
 	union hc_sockaddr peer;
 	union hc_sockaddr bound;
 	UT_hash_handle hh;
@@ -280,19 +278,5 @@ unsigned hc_table_count(void);
 void hc_table_atfork_prepare(void);
 void hc_table_atfork_parent(void);
 void hc_table_atfork_child(void);
-
-/* The request kept for a replay (replay.h proves it was never delivered). */
-/* Starts keeping c's next request (its boundary write and what follows it),
- * dropping whatever was kept before. Caller holds the lock. */
-void hc_request_begin(struct hc_conn *c);
-
-/* Adds the first n bytes of iov (which the kernel just took from a write) to
- * c's request. A request that grows past max bytes, or that cannot be kept
- * (no memory, no iovec), is not replayable: it is dropped. Caller holds the lock. */
-void hc_request_append(struct hc_conn *c, const struct iovec *iov, size_t iovcnt, size_t n, size_t max);
-
-/* Drops c's request (its reply has started, or c can no longer be replayed);
- * a small buffer stays for the next one (freed with c). Caller holds the lock. */
-void hc_request_forget(struct hc_conn *c);
 
 #endif

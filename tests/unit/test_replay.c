@@ -133,20 +133,20 @@ START_TEST(request_bytes_are_kept_across_writes_as_the_kernel_took_them)
 	struct iovec two[2] = { iov_of("GET "), iov_of("key\r\n") };
 	struct iovec tail = iov_of("and more");
 
-	hc_request_begin(&c);
-	hc_request_append(&c, two, 2, 6, 1024); /* a short write: "GET ke" */
-	hc_request_append(&c, &tail, 1, 3, 1024);
-	ck_assert(c.req_open);
-	ck_assert_uint_eq(c.req_len, 9);
-	ck_assert_int_eq(memcmp(c.req, "GET keand", 9), 0);
-	hc_request_begin(&c); /* the next request starts empty */
-	ck_assert_uint_eq(c.req_len, 0);
-	ck_assert(c.req_open);
-	hc_request_forget(&c);
-	ck_assert(!c.req_open);
-	ck_assert_uint_eq(c.req_len, 0);
-	ck_assert_ptr_nonnull(c.req); /* a small buffer is kept for the next request */
-	free(c.req);
+	hc_request_begin(&c.req);
+	hc_request_append(&c.req, two, 2, 6, 1024); /* a short write: "GET ke" */
+	hc_request_append(&c.req, &tail, 1, 3, 1024);
+	ck_assert(c.req.open);
+	ck_assert_uint_eq(c.req.b.len, 9);
+	ck_assert_int_eq(memcmp(c.req.b.p, "GET keand", 9), 0);
+	hc_request_begin(&c.req); /* the next request starts empty */
+	ck_assert_uint_eq(c.req.b.len, 0);
+	ck_assert(c.req.open);
+	hc_request_forget(&c.req);
+	ck_assert(!c.req.open);
+	ck_assert_uint_eq(c.req.b.len, 0);
+	ck_assert_ptr_nonnull(c.req.b.p); /* a small buffer is kept for the next request */
+	hc_request_free(&c.req);
 }
 END_TEST
 
@@ -157,19 +157,19 @@ START_TEST(request_growing_past_the_maximum_is_dropped)
 	struct iovec v = { big, sizeof big };
 
 	memset(big, 'x', sizeof big);
-	hc_request_begin(&c);
-	hc_request_append(&c, &v, 1, 200, 400);
-	ck_assert(c.req_open);
-	hc_request_append(&c, &v, 1, 201, 400);
-	ck_assert(!c.req_open);
-	ck_assert_uint_eq(c.req_len, 0);
-	hc_request_append(&c, &v, 1, 10, 400); /* stays dropped until the next request */
-	ck_assert(!c.req_open);
-	hc_request_begin(&c);
-	hc_request_append(&c, &v, 1, 300, 400); /* a buffer grown past the small size... */
-	ck_assert_uint_eq(c.req_len, 300);
-	hc_request_forget(&c);
-	ck_assert_ptr_null(c.req); /* ...is freed when its request is over */
+	hc_request_begin(&c.req);
+	hc_request_append(&c.req, &v, 1, 200, 400);
+	ck_assert(c.req.open);
+	hc_request_append(&c.req, &v, 1, 201, 400);
+	ck_assert(!c.req.open);
+	ck_assert_uint_eq(c.req.b.len, 0);
+	hc_request_append(&c.req, &v, 1, 10, 400); /* stays dropped until the next request */
+	ck_assert(!c.req.open);
+	hc_request_begin(&c.req);
+	hc_request_append(&c.req, &v, 1, 300, 400); /* a buffer grown past the small size... */
+	ck_assert_uint_eq(c.req.b.len, 300);
+	hc_request_forget(&c.req);
+	ck_assert_ptr_null(c.req.b.p); /* ...is freed when its request is over */
 }
 END_TEST
 
@@ -178,13 +178,13 @@ START_TEST(request_bytes_without_their_iovecs_are_dropped)
 	struct hc_conn c = { .fd = -1 };
 	struct iovec v = iov_of("abc");
 
-	hc_request_begin(&c);
-	hc_request_append(&c, NULL, 0, 5, 400); /* sendmmsg: not kept */
-	ck_assert(!c.req_open);
-	hc_request_begin(&c);
-	hc_request_append(&c, &v, 1, 5, 400); /* more bytes than the iovecs hold */
-	ck_assert(!c.req_open);
-	free(c.req);
+	hc_request_begin(&c.req);
+	hc_request_append(&c.req, NULL, 0, 5, 400); /* sendmmsg: not kept */
+	ck_assert(!c.req.open);
+	hc_request_begin(&c.req);
+	hc_request_append(&c.req, &v, 1, 5, 400); /* more bytes than the iovecs hold */
+	ck_assert(!c.req.open);
+	hc_request_free(&c.req);
 }
 END_TEST
 
