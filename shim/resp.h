@@ -12,51 +12,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+#include "resp_cmd.h"
+#include "resp_wire.h"
+
 #define HC_RESP_ENTRIES 16 /* session commands in a record */
 #define HC_RESP_PENDING 8  /* session commands whose reply is outstanding */
-#define HC_RESP_DEPTH 16   /* nesting of a reply the parser follows */
-#define HC_RESP_CAPS 3     /* arguments of a command looked at: name, subcommand, its argument */
-#define HC_RESP_CAPLEN 16
-
-/* The streaming parser of what the client sends: *N\r\n then N $LEN\r\nBYTES\r\n. */
-struct hc_resp_req {
-	uint8_t st;
-	uint8_t ndig;
-	bool neg;
-	uint32_t nargs, argi;
-	uint64_t num;  /* the number being read */
-	uint64_t left; /* bytes of the current argument still to come */
-	uint64_t cmd_len; /* bytes of the current command so far */
-	uint8_t caplen[HC_RESP_CAPS]; /* 255: longer than HC_RESP_CAPLEN */
-	char cap[HC_RESP_CAPS][HC_RESP_CAPLEN]; /* the first arguments, lower-cased */
-};
-
-/* The streaming parser of what the server sends, RESP2 and RESP3. */
-struct hc_resp_rep {
-	uint8_t st;
-	uint8_t type;     /* type byte of the item being read */
-	uint8_t top;      /* type byte of the current top-level item */
-	uint8_t depth;
-	uint8_t ndig;
-	bool neg;
-	uint8_t headlen;  /* bytes of the top-level simple string's line (255: more than head holds) */
-	char head[8];
-	uint32_t attr;    /* bit d: the aggregate at depth d is an attribute (not an item of its parent) */
-	uint64_t num;
-	uint64_t left;    /* bytes of a bulk item still to come */
-	uint64_t remain[HC_RESP_DEPTH]; /* items still to come at each depth */
-};
-
-/* One recorded (or pending) session command: its bytes at off in its buffer,
- * the settings it makes (HC_RESP_G_*), the reply that means success. */
-struct hc_resp_cmd {
-	uint32_t off, len;
-	uint16_t groups;
-	uint8_t expect; /* HC_RESP_EXPECT_* */
-	uint64_t idx;   /* pending: which reply (counted from the connect) is its own */
-};
-
-enum hc_resp_expect { HC_RESP_EXPECT_OK, HC_RESP_EXPECT_HELLO, HC_RESP_EXPECT_RESET };
 
 /* What the program may not do on a connection that is to be healed: why
  * hc_resp_wrote ended management. */
@@ -85,9 +46,7 @@ struct hc_resp {
 	uint8_t nrec, npend;
 	struct hc_resp_cmd rec[HC_RESP_ENTRIES];
 	struct hc_resp_cmd pend[HC_RESP_PENDING];
-	unsigned char *recbuf, *pendbuf, *curbuf; /* each at most max bytes */
-	uint32_t rec_len, pend_len, cur_len;
-	uint32_t rec_cap, pend_cap, cur_cap;
+	struct hc_buf rec_bytes, pend_bytes, cur_bytes; /* each at most max bytes */
 };
 
 /* A fresh session (a new connection, nothing written yet). see_replies: the
