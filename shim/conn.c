@@ -101,7 +101,7 @@ void hc_on_socket(int fd, int domain, int type, int protocol)
 	/* TCP (and MPTCP, which falls back to it); not SCTP's one-to-one sockets. */
 	if ((domain != AF_INET && domain != AF_INET6) || (type & 0xf) != SOCK_STREAM ||
 	    (protocol != 0 && protocol != IPPROTO_TCP && protocol != IPPROTO_MPTCP) || !hc_active()) {
-		hc_on_fd_created(fd); /* not ours, but the number may be known from an unseen close */
+		hc_forget_fd(fd); /* not ours, but the number may be known from an unseen close */
 		return;
 	}
 	hc_table_enter(fd, &saved);
@@ -112,19 +112,6 @@ void hc_on_socket(int fd, int domain, int type, int protocol)
 		c->type = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 		c->protocol = protocol;
 	}
-	hc_table_leave(&saved);
-}
-
-void hc_on_fd_created(int fd)
-{
-	struct hc_guard saved;
-
-	if (!hc_fd_known(fd) && !hc_fd_epoll(fd))
-		return;
-	if (hc_reentered())
-		return; /* from a signal handler: straight through */
-	hc_table_enter(fd, &saved);
-	hc_table_forget_fd(fd); /* left behind by a close we never saw */
 	hc_table_leave(&saved);
 }
 
@@ -188,16 +175,25 @@ int hc_ioctl_set(int fd, unsigned long req, void *arg)
 	return ret;
 }
 
+/* The entry of fd, a number the table knows, with the table entered (*c NULL
+ * if it has none); false, with nothing entered, for a number the table does
+ * not know or a call from a signal handler inside the library (straight
+ * through). */
+static bool enter_known(int fd, struct hc_guard *saved, struct hc_conn **c)
+{
+	if (!hc_fd_known(fd) || hc_reentered())
+		return false;
+	*c = hc_table_enter(fd, saved);
+	return true;
+}
+
 void hc_on_bind(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct hc_guard saved;
 	struct hc_conn *c;
 
-	if (!hc_fd_known(fd) || sa == NULL)
+	if (sa == NULL || !enter_known(fd, &saved, &c))
 		return;
-	if (hc_reentered())
-		return; /* from a signal handler: straight through */
-	c = hc_table_enter(fd, &saved);
 	if (c != NULL) {
 		c->bind_len = hc_inet_len(sa, len);
 		if (c->bind_len == 0)
@@ -271,11 +267,8 @@ void hc_on_connect(int fd, const struct sockaddr *sa, socklen_t len, int ret, in
 	struct hc_guard saved;
 	struct hc_conn *c;
 
-	if (!hc_fd_known(fd) || sa == NULL)
+	if (sa == NULL || !enter_known(fd, &saved, &c))
 		return;
-	if (hc_reentered())
-		return; /* from a signal handler: straight through */
-	c = hc_table_enter(fd, &saved);
 	if (c != NULL)
 		note_connect(c, sa, len, ret, err);
 	hc_table_leave(&saved);
@@ -300,7 +293,7 @@ int hc_shutdown(int fd, int how)
 	return ret;
 }
 
-void hc_on_close(int fd)
+void hc_forget_fd(int fd)
 {
 	struct hc_guard saved;
 
@@ -348,13 +341,10 @@ int hc_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 void hc_before_replace(int fd)
 {
 	struct hc_guard saved;
+	struct hc_conn *c;
 
-	if (!hc_fd_known(fd))
-		return;
-	if (hc_reentered())
-		return; /* from a signal handler: straight through */
-	hc_table_enter(fd, &saved); /* waits out a heal of fd */
-	hc_table_leave(&saved);
+	if (enter_known(fd, &saved, &c)) /* waits out a heal of fd */
+		hc_table_leave(&saved);
 }
 
 void hc_on_close_range(unsigned first, unsigned last)

@@ -19,12 +19,13 @@ void hc_init(void);
 bool hc_active(void);
 
 void hc_on_socket(int fd, int domain, int type, int protocol);
-/* fd was just created by a call other than a TCP socket() (accept, accept4,
- * epoll_create[1], a socket we do not manage): forget whatever a close we
- * never saw left at that number, socket entry or epoll fd. Other new fds
- * (files, pipes) are not hooked: before acting on a socket the library checks
- * that the fd is still that socket (its inode). */
-void hc_on_fd_created(int fd);
+/* Before the real close of fd, or just after a call other than a TCP
+ * socket() created it (accept, accept4, epoll_create[1], a socket we do not
+ * manage): forget whatever the table has at that number, socket entry or
+ * epoll fd (after a create: what a close we never saw left behind). Other new
+ * fds (files, pipes) are not hooked: before acting on a socket the library
+ * checks that the fd is still that socket (its inode). */
+void hc_forget_fd(int fd);
 void hc_on_bind(int fd, const struct sockaddr *sa, socklen_t len);
 /* ret/err: what the real connect returned. */
 void hc_on_connect(int fd, const struct sockaddr *sa, socklen_t len, int ret, int err);
@@ -39,8 +40,6 @@ int hc_setsockopt(int fd, int level, int name, const void *val, socklen_t len);
 int hc_shutdown(int fd, int how);
 int hc_fcntl_set(int (*real)(int, int, ...), int fd, int cmd, long arg);
 int hc_ioctl_set(int fd, unsigned long req, void *arg);
-/* Before the real close of fd: forget it (as a socket or as an epoll fd). */
-void hc_on_close(int fd);
 void hc_on_close_range(unsigned first, unsigned last);
 /* Before dup2/dup3 onto fd: waits until no heal of fd is under way, so that a
  * heal never installs its socket over the program's new fd. */

@@ -188,6 +188,18 @@ void hc_conn_set_state(struct hc_conn *c, enum hc_conn_state state)
 		state == HC_CONN_CONNECTING || state == HC_CONN_MANAGED || state == HC_CONN_DEAD);
 }
 
+/* Adds one element of size bytes to the array *arr of *n (under 255):
+ * returns it, or NULL (the array unchanged) if there is no memory. */
+static void *grow_one(void **arr, unsigned char *n, size_t size)
+{
+	unsigned char *grown = realloc(*arr, (*n + 1u) * size);
+
+	if (grown == NULL)
+		return NULL;
+	*arr = grown;
+	return grown + (size_t)(*n)++ * size;
+}
+
 int hc_conn_record_option(struct hc_conn *c, int level, int name, const void *val, socklen_t len)
 {
 	struct hc_sockopt *o = NULL;
@@ -201,16 +213,13 @@ int hc_conn_record_option(struct hc_conn *c, int level, int name, const void *va
 			o = &c->opts[i];
 	}
 	if (o == NULL) {
-		struct hc_sockopt *grown;
 		if (c->nopts == 255) {
 			c->unreplayable = true;
 			return 0;
 		}
-		grown = realloc(c->opts, (c->nopts + 1u) * sizeof(*grown));
-		if (grown == NULL)
+		o = grow_one((void **)&c->opts, &c->nopts, sizeof(*o));
+		if (o == NULL)
 			return -1;
-		c->opts = grown;
-		o = &c->opts[c->nopts++];
 		o->level = level;
 		o->name = name;
 	}
@@ -235,16 +244,8 @@ int hc_conn_record_epoll(struct hc_conn *c, int epfd, int op, const struct epoll
 	}
 	if (epfd < 0 || (unsigned)epfd >= HC_FD_LIMIT || ev == NULL)
 		return -1;
-	if (r == NULL) {
-		struct hc_epoll_reg *grown;
-		if (c->nregs == 255)
-			return -1;
-		grown = realloc(c->regs, (c->nregs + 1u) * sizeof(*grown));
-		if (grown == NULL)
-			return -1;
-		c->regs = grown;
-		r = &c->regs[c->nregs++];
-	}
+	if (r == NULL && (c->nregs == 255 || (r = grow_one((void **)&c->regs, &c->nregs, sizeof(*r))) == NULL))
+		return -1;
 	r->epfd = epfd;
 	r->ev = *ev;
 	r->left_out = false; /* as the program sets it now */

@@ -19,7 +19,7 @@ HC_EXPORT int epoll_create(int size)
 {
 	int ret = HC_REAL(epoll_create)(size);
 	if (ret >= 0)
-		hc_on_fd_created(ret);
+		hc_forget_fd(ret);
 	return ret;
 }
 
@@ -27,6 +27,6 @@ HC_EXPORT int epoll_create1(int flags)
 {
 	int ret = HC_REAL(epoll_create1)(flags);
 	if (ret >= 0)
-		hc_on_fd_created(ret);
+		hc_forget_fd(ret);
 	return ret;
 }

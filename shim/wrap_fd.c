@@ -13,7 +13,7 @@
 HC_EXPORT int close(int fd)
 {
 	/* Forget first: once closed, another thread may get this number back. */
-	hc_on_close(fd);
+	hc_forget_fd(fd);
 	return HC_REAL(close)(fd);
 }
 
@@ -61,7 +61,7 @@ HC_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
 	int ret = HC_REAL(accept)(fd, addr, len);
 	if (ret >= 0)
-		hc_on_fd_created(ret);
+		hc_forget_fd(ret);
 	return ret;
 }
 
@@ -69,6 +69,6 @@ HC_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
 	int ret = HC_REAL(accept4)(fd, addr, len, flags);
 	if (ret >= 0)
-		hc_on_fd_created(ret);
+		hc_forget_fd(ret);
 	return ret;
 }

@@ -83,36 +83,25 @@ static HC_COLD ssize_t managed_read(const struct read_call *r)
 {
 	int counted __attribute__((cleanup(read_end))) = r->fd;
 	int entry_errno = errno;
-	struct iovec one = { r->buf, r->n };
-	const struct iovec *iov = &one;
-	size_t cnt = 1;
+	struct hc_iovecs v;
 	enum hc_read_action act;
 	ssize_t ret;
 
 	if (hc_reentered())
 		return real_read(r); /* from a signal handler inside the library */
-	if (r->kind == R_READV) {
-		iov = r->iov;
-		cnt = r->cnt > 0 ? (size_t)r->cnt : 0;
-	}
 	hc_read_begin(r->fd);
 	do {
 		errno = entry_errno; /* a read made again after a replay starts as the first did */
 		ret = real_read(r);
-		/* msg is looked into only once the kernel has accepted it: a bad
-		 * pointer is its EFAULT to report. */
-		if (r->kind == R_RECVMSG) {
-			iov = ret >= 0 ? r->msg->msg_iov : NULL;
-			cnt = ret >= 0 ? r->msg->msg_iovlen : 0;
-		}
 		if (r->kind == R_RECVMMSG && ret >= 0) {
 			/* ret counts messages: EOF is every one of them empty. */
 			struct iovec all[64];
-			size_t bytes = mmsg_iovecs(r->mmsg, (int)ret, all, 64, &cnt);
-			act = bytes == 0 || cnt == SIZE_MAX ? hc_after_read_unseen(r->fd, 1, (ssize_t)bytes)
-							    : hc_after_read(r->fd, all, cnt, r->flags, (ssize_t)bytes);
+			size_t bytes = mmsg_iovecs(r->mmsg, (int)ret, all, 64, &v.cnt);
+			act = bytes == 0 || v.cnt == SIZE_MAX ? hc_after_read_unseen(r->fd, 1, (ssize_t)bytes)
+							      : hc_after_read(r->fd, all, v.cnt, r->flags, (ssize_t)bytes);
 		} else {
-			act = hc_after_read(r->fd, iov, cnt, r->flags, ret);
+			hc_call_iovecs(&v, r->buf, r->n, r->iov, r->cnt, r->msg, ret);
+			act = hc_after_read(r->fd, v.iov, v.cnt, r->flags, ret);
 		}
 	} while (act == HC_READ_AGAIN);
 	return ret;

@@ -67,30 +67,30 @@ static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, long arg)
 	return ret;
 }
 
+/* The one optional argument of a variadic call, after last, as a type. */
+#define OPTIONAL_ARG(type, last)               \
+	({                                     \
+		va_list ap_;                   \
+		va_start(ap_, last);           \
+		type arg_ = va_arg(ap_, type); \
+		va_end(ap_);                   \
+		arg_;                          \
+	})
+
 HC_EXPORT int fcntl(int fd, int cmd, ...)
 {
-	va_list ap;
-	va_start(ap, cmd);
-	long arg = va_arg(ap, long);
-	va_end(ap);
-	return do_fcntl(HC_REAL(fcntl), fd, cmd, arg);
+	return do_fcntl(HC_REAL(fcntl), fd, cmd, OPTIONAL_ARG(long, cmd));
 }
 
 HC_EXPORT int fcntl64(int fd, int cmd, ...)
 {
-	va_list ap;
-	va_start(ap, cmd);
-	long arg = va_arg(ap, long);
-	va_end(ap);
-	return do_fcntl(HC_REAL(fcntl64), fd, cmd, arg);
+	return do_fcntl(HC_REAL(fcntl64), fd, cmd, OPTIONAL_ARG(long, cmd));
 }
 
 HC_EXPORT int ioctl(int fd, unsigned long req, ...)
 {
-	va_list ap;
-	va_start(ap, req);
-	void *arg = va_arg(ap, void *);
-	va_end(ap);
+	void *arg = OPTIONAL_ARG(void *, req);
+
 	/* O_NONBLOCK, O_ASYNC and the owner, which a heal copies. */
 	if (hc_fd_known(fd) && (req == FIONBIO || req == FIOASYNC || req == FIOSETOWN || req == SIOCSPGRP))
 		return hc_ioctl_set(fd, req, arg);

@@ -35,9 +35,7 @@ static ssize_t real_write(const struct write_call *w)
  * told to the core after, with the bytes it was given. */
 static HC_COLD ssize_t managed_write(const struct write_call *w)
 {
-	struct iovec one = { (void *)w->buf, w->n };
-	const struct iovec *iov = &one;
-	size_t cnt = 1;
+	struct hc_iovecs v;
 	struct hc_write d;
 	ssize_t ret;
 
@@ -46,16 +44,8 @@ static HC_COLD ssize_t managed_write(const struct write_call *w)
 	if (hc_before_write(w->fd, &d) == HC_WRITE_FAIL)
 		return hc_fail_epipe();
 	ret = real_write(w);
-	/* The buffers are looked into only once the kernel has taken bytes
-	 * from them: a bad pointer is its EFAULT to report. */
-	if (w->kind == W_WRITEV) {
-		iov = w->iov;
-		cnt = w->cnt > 0 ? (size_t)w->cnt : 0;
-	} else if (w->kind == W_SENDMSG) {
-		iov = ret >= 0 ? w->msg->msg_iov : NULL;
-		cnt = ret >= 0 ? w->msg->msg_iovlen : 0;
-	}
-	hc_after_write(w->fd, &d, iov, cnt, ret);
+	hc_call_iovecs(&v, w->buf, w->n, w->iov, w->cnt, w->msg, ret);
+	hc_after_write(w->fd, &d, v.iov, v.cnt, ret);
 	return ret;
 }
 

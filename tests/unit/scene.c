@@ -167,7 +167,7 @@ ssize_t app_read_within(int fd, char *buf, size_t n)
 
 void app_close(int fd)
 {
-	hc_on_close(fd);
+	hc_forget_fd(fd);
 	close(fd);
 }
 

@@ -447,7 +447,7 @@ START_TEST(close_and_close_range_forget_the_fd)
 	struct scene s = scene_listen();
 	int a = app_connect(&s.addr), b = app_connect(&s.addr);
 	ck_assert(hc_fd_known(a) && hc_fd_known(b));
-	hc_on_close(a);
+	hc_forget_fd(a);
 	ck_assert(!hc_fd_known(a));
 	hc_on_close_range((unsigned)b, (unsigned)b);
 	ck_assert(!hc_fd_known(b));
@@ -505,7 +505,7 @@ START_TEST(every_hook_preserves_errno)
 	KEEPS_ERRNO(hc_on_dup(fd, 1000));
 	KEEPS_ERRNO(hc_shutdown(fd, SHUT_RDWR));
 	KEEPS_ERRNO(hc_on_close_range(2000, 3000));
-	KEEPS_ERRNO(hc_on_close(fd));
+	KEEPS_ERRNO(hc_forget_fd(fd));
 	KEEPS_ERRNO(hc_now_ns());
 #undef KEEPS_ERRNO
 	int server = accept_within(l);
@@ -813,7 +813,7 @@ START_TEST(fd_created_by_accept_forgets_what_an_unseen_close_left)
 
 	int s = accept_within(l); /* client's connection, at the lowest free number */
 	ck_assert_int_eq(s, fd);
-	hc_on_fd_created(s);
+	hc_forget_fd(s);
 	ck_assert(!hc_fd_known(s));
 	ck_assert(!hc_fd_managed(s));
 	close(s);
@@ -880,7 +880,7 @@ static void *churn(void *arg)
 	(void)arg;
 	while (atomic_load(&churning)) {
 		hc_on_socket(900, AF_INET, SOCK_STREAM, 0);
-		hc_on_close(900);
+		hc_forget_fd(900);
 	}
 	return NULL;
 }
@@ -917,7 +917,7 @@ START_TEST(forked_child_gets_a_usable_table_while_another_thread_uses_it)
 			struct hc_conn *c = hc_table_find(s.fd);
 			bool ok = c != NULL && c->state == HC_CONN_MANAGED && hc_table_add(901) != NULL;
 			hc_table_unlock();
-			hc_on_close(901);
+			hc_forget_fd(901);
 			_exit(ok ? 0 : 1);
 		}
 		int status = wait_child(pid);

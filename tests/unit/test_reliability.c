@@ -191,7 +191,7 @@ static void close_in_handler(int sig)
 {
 	int saved = errno, one = 1, l;
 	(void)sig;
-	hc_on_close(handler_fd);
+	hc_forget_fd(handler_fd);
 	close(handler_fd);
 	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
