@@ -209,9 +209,9 @@ $(BUILD)/fuzz/fuzz_procfs: tests/fuzz/fuzz_procfs.c shim/procfs.c shim/procfs.h 
 	$(CLANG) $(CFLAGS) -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    -Ishim -o $@ tests/fuzz/fuzz_procfs.c shim/procfs.c
 
-# The protocol code (shim/proto.c, shim/resp*.c): a conversation cut into
+# The protocol code (shim/proto.c, shim/resp*.c, shim/safe.c): a conversation cut into
 # writes and replies, every promise of resp.h checked.
-SESSION_FUZZ_SRC := shim/proto.c shim/resp.c shim/resp_cmd.c shim/resp_wire.c shim/buf.c
+SESSION_FUZZ_SRC := shim/proto.c shim/resp.c shim/resp_cmd.c shim/resp_wire.c shim/buf.c shim/safe.c
 $(BUILD)/fuzz/fuzz_session: tests/fuzz/fuzz_session.c $(SESSION_FUZZ_SRC) $(SHIM_HDR) | $(BUILD)/fuzz
 	$(CLANG) $(CFLAGS) -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    -Ishim -o $@ tests/fuzz/fuzz_session.c $(SESSION_FUZZ_SRC)

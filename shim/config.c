@@ -28,6 +28,7 @@ void hc_config_defaults(struct hc_config *cfg)
 	cfg->retries = 2;
 	cfg->replay_max = 65536;
 	cfg->replay_wait_ms = 200;
+	cfg->replay = HC_REPLAY_SAFE;
 	cfg->session_max = 4096;
 	cfg->unread = HC_UNREAD_KEEP;
 	cfg->heal = HC_HEAL_ALL;
@@ -228,8 +229,9 @@ struct var {
 	const char *name;
 	const char *expects;
 	int (*parse)(struct hc_config *cfg, const struct var *v, const char *value, char *why, size_t whylen);
-	size_t offset; /* of the field it sets: uint32_t for numbers, char[PATH_MAX] for paths */
+	size_t offset; /* of the field it sets: uint32_t for numbers, char[PATH_MAX] for paths, an enum for words */
 	uint32_t min, max;
+	const char *const *words; /* parse_choice: the enum's names, in its order */
 };
 
 static int parse_number(struct hc_config *cfg, const struct var *v, const char *value, char *why, size_t whylen)
@@ -253,42 +255,22 @@ static int parse_targets(struct hc_config *cfg, const struct var *v, const char 
 	return hc_targets_parse(l, value, why, whylen);
 }
 
-static int parse_unread(struct hc_config *cfg, const struct var *v, const char *value, char *why, size_t whylen)
+/* One of a NULL-ended list of words, stored as its index in the enum field
+ * at v->offset (the words are in the order of the enum). */
+static int parse_choice(struct hc_config *cfg, const struct var *v, const char *value, char *why, size_t whylen)
 {
-	(void)v, (void)why, (void)whylen;
-	if (strcmp(value, "keep") == 0)
-		cfg->unread = HC_UNREAD_KEEP;
-	else if (strcmp(value, "discard") == 0)
-		cfg->unread = HC_UNREAD_DISCARD;
-	else
-		return -1;
-	return 0;
-}
-
-static int parse_heal(struct hc_config *cfg, const struct var *v, const char *value, char *why, size_t whylen)
-{
-	(void)v, (void)why, (void)whylen;
-	if (strcmp(value, "all") == 0)
-		cfg->heal = HC_HEAL_ALL;
-	else if (strcmp(value, "known") == 0)
-		cfg->heal = HC_HEAL_KNOWN;
-	else
-		return -1;
-	return 0;
-}
-
-static int parse_log(struct hc_config *cfg, const struct var *v, const char *value, char *why, size_t whylen)
-{
-	static const char *const names[] = { "off", "error", "warn", "info", "debug" };
-	(void)v, (void)why, (void)whylen;
-	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (strcmp(value, names[i]) == 0) {
-			cfg->log_level = (enum hc_log_level)i;
+	(void)why, (void)whylen;
+	for (int i = 0; v->words[i] != NULL; i++) {
+		if (strcmp(value, v->words[i]) == 0) {
+			memcpy((char *)cfg + v->offset, &i, sizeof(i));
 			return 0;
 		}
 	}
 	return -1;
 }
+_Static_assert(sizeof(enum hc_unread_policy) == sizeof(int) && sizeof(enum hc_heal_policy) == sizeof(int) &&
+		       sizeof(enum hc_log_level) == sizeof(int) && sizeof(enum hc_replay_policy) == sizeof(int),
+	       "parse_choice stores an int");
 
 static int parse_path(struct hc_config *cfg, const struct var *v, const char *value, char *why, size_t whylen)
 {
@@ -313,25 +295,27 @@ static int parse_dir(struct hc_config *cfg, const struct var *v, const char *val
 
 #define MS(field) offsetof(struct hc_config, field)
 static const struct var vars[] = {
-	{ "HALFCLOSE_DISABLE", "0 or 1", parse_disable, 0, 0, 0 },
-	{ "HALFCLOSE_TARGETS", "a comma list of ADDR[/PREFIX][:PORT], IPv6 as [ADDR]", parse_targets, 0, 0, 0 },
-	{ "HALFCLOSE_EXCLUDE", "a comma list of ADDR[/PREFIX][:PORT], IPv6 as [ADDR]", parse_targets, 0, 0, 0 },
-	{ "HALFCLOSE_PROBE_AFTER_MS", "milliseconds, 0 to 86400000", parse_number, MS(probe_after_ms), 0, MS_MAX },
-	{ "HALFCLOSE_MIN_IDLE_MS", "milliseconds, 0 to 86400000", parse_number, MS(min_idle_ms), 0, MS_MAX },
-	{ "HALFCLOSE_WRITE_GAP_MS", "milliseconds, 0 (off) to 86400000", parse_number, MS(write_gap_ms), 0, MS_MAX },
-	{ "HALFCLOSE_MAX_IDLE_MS", "milliseconds, 0 (off) to 86400000", parse_number, MS(max_idle_ms), 0, MS_MAX },
-	{ "HALFCLOSE_CONNECT_TIMEOUT_MS", "milliseconds, 1 to 600000", parse_number, MS(connect_timeout_ms), 1, 600000 },
-	{ "HALFCLOSE_NONBLOCK_CONNECT_MS", "milliseconds, 1 to 600000", parse_number, MS(nonblock_connect_ms), 1, 600000 },
-	{ "HALFCLOSE_RETRIES", "a count, 0 to 10", parse_number, MS(retries), 0, 10 },
-	{ "HALFCLOSE_REPLAY_MAX", "bytes, 0 (off) to 16777216", parse_number, MS(replay_max), 0, 16777216 },
-	{ "HALFCLOSE_REPLAY_WAIT_MS", "milliseconds, 1 to 60000", parse_number, MS(replay_wait_ms), 1, 60000 },
-	{ "HALFCLOSE_UNREAD", "keep or discard", parse_unread, 0, 0, 0 },
-	{ "HALFCLOSE_HEAL", "all or known", parse_heal, 0, 0, 0 },
-	{ "HALFCLOSE_SESSION_MAX", "bytes, 0 to 1048576", parse_number, MS(session_max), 0, 1048576 },
-	{ "HALFCLOSE_LOG", "off, error, warn, info or debug", parse_log, 0, 0, 0 },
-	{ "HALFCLOSE_LOG_FILE", "a file path shorter than PATH_MAX", parse_path, MS(log_file), 0, 0 },
-	{ "HALFCLOSE_STATS", "a file path shorter than PATH_MAX, or - for stderr", parse_path, MS(stats_file), 0, 0 },
-	{ "HALFCLOSE_STATS_DIR", "an absolute directory path", parse_dir, MS(stats_dir), 0, 0 },
+	{ "HALFCLOSE_DISABLE", "0 or 1", parse_disable, 0, 0, 0, NULL },
+	{ "HALFCLOSE_TARGETS", "a comma list of ADDR[/PREFIX][:PORT], IPv6 as [ADDR]", parse_targets, 0, 0, 0, NULL },
+	{ "HALFCLOSE_EXCLUDE", "a comma list of ADDR[/PREFIX][:PORT], IPv6 as [ADDR]", parse_targets, 0, 0, 0, NULL },
+	{ "HALFCLOSE_PROBE_AFTER_MS", "milliseconds, 0 to 86400000", parse_number, MS(probe_after_ms), 0, MS_MAX, NULL },
+	{ "HALFCLOSE_MIN_IDLE_MS", "milliseconds, 0 to 86400000", parse_number, MS(min_idle_ms), 0, MS_MAX, NULL },
+	{ "HALFCLOSE_WRITE_GAP_MS", "milliseconds, 0 (off) to 86400000", parse_number, MS(write_gap_ms), 0, MS_MAX, NULL },
+	{ "HALFCLOSE_MAX_IDLE_MS", "milliseconds, 0 (off) to 86400000", parse_number, MS(max_idle_ms), 0, MS_MAX, NULL },
+	{ "HALFCLOSE_CONNECT_TIMEOUT_MS", "milliseconds, 1 to 600000", parse_number, MS(connect_timeout_ms), 1, 600000, NULL },
+	{ "HALFCLOSE_NONBLOCK_CONNECT_MS", "milliseconds, 1 to 600000", parse_number, MS(nonblock_connect_ms), 1, 600000, NULL },
+	{ "HALFCLOSE_RETRIES", "a count, 0 to 10", parse_number, MS(retries), 0, 10, NULL },
+	{ "HALFCLOSE_REPLAY", "safe, all or off", parse_choice, MS(replay), 0, 0, (const char *const[]){ "safe", "all", "off", NULL } },
+	{ "HALFCLOSE_REPLAY_MAX", "bytes, 0 (off) to 16777216", parse_number, MS(replay_max), 0, 16777216, NULL },
+	{ "HALFCLOSE_REPLAY_WAIT_MS", "milliseconds, 1 to 60000", parse_number, MS(replay_wait_ms), 1, 60000, NULL },
+	{ "HALFCLOSE_UNREAD", "keep or discard", parse_choice, MS(unread), 0, 0, (const char *const[]){ "keep", "discard", NULL } },
+	{ "HALFCLOSE_HEAL", "all or known", parse_choice, MS(heal), 0, 0, (const char *const[]){ "all", "known", NULL } },
+	{ "HALFCLOSE_SESSION_MAX", "bytes, 0 to 1048576", parse_number, MS(session_max), 0, 1048576, NULL },
+	{ "HALFCLOSE_LOG", "off, error, warn, info or debug", parse_choice, MS(log_level), 0, 0,
+	  (const char *const[]){ "off", "error", "warn", "info", "debug", NULL } },
+	{ "HALFCLOSE_LOG_FILE", "a file path shorter than PATH_MAX", parse_path, MS(log_file), 0, 0, NULL },
+	{ "HALFCLOSE_STATS", "a file path shorter than PATH_MAX, or - for stderr", parse_path, MS(stats_file), 0, 0, NULL },
+	{ "HALFCLOSE_STATS_DIR", "an absolute directory path", parse_dir, MS(stats_dir), 0, 0, NULL },
 };
 #define NVARS (sizeof(vars) / sizeof(vars[0]))
 

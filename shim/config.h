@@ -14,6 +14,8 @@
 
 enum hc_log_level { HC_LOG_OFF, HC_LOG_ERROR, HC_LOG_WARN, HC_LOG_INFO, HC_LOG_DEBUG };
 enum hc_unread_policy { HC_UNREAD_KEEP, HC_UNREAD_DISCARD };
+/* Which requests a replay may resend (safe.h): the safe ones, any, none. */
+enum hc_replay_policy { HC_REPLAY_SAFE, HC_REPLAY_ALL, HC_REPLAY_OFF };
 
 /* One HALFCLOSE_TARGETS / HALFCLOSE_EXCLUDE entry: ADDR[/PREFIX][:PORT]. */
 struct hc_target {
@@ -41,6 +43,7 @@ struct hc_config {
 	uint32_t retries;
 	uint32_t replay_max;     /* bytes of a request kept for a replay; 0 = no replay */
 	uint32_t replay_wait_ms; /* bound on the wait for proof that a request was never delivered */
+	enum hc_replay_policy replay;
 	uint32_t session_max;    /* bytes of session commands kept per connection */
 	enum hc_unread_policy unread;
 	enum hc_heal_policy heal;

@@ -16,6 +16,7 @@
 #include "rebuild.h"
 #include "reconnect.h"
 #include "replay.h"
+#include "safe.h"
 #include "session.h"
 
 /* True if the open file at fd is non-blocking (an event loop's socket). */
@@ -115,13 +116,23 @@ bool hc_replay(struct hc_conn *c, int read_err)
 	const struct hc_resp *session = hc_session_to_rebuild(c);
 	struct hc_replay_facts f = { .managed = c->state == HC_CONN_MANAGED, .kept = c->req.open && c->req.b.len > 0,
 				     .replayed = c->req.replayed, .read_err = read_err,
-				     .same_socket = hc_socket_inode(c->fd) == c->ino };
+				     .same_socket = hc_socket_inode(c->fd) == c->ino,
+				     .safe = hc_request_safe(c->proto, c->req.b.p, c->req.b.len) };
 	const char *what = read_err ? strerror(read_err) : "EOF";
 	enum hc_delivery d;
 	int r = -1, err = 0;
 
-	if (!hc_may_replay(&f))
+	switch (hc_may_replay(&f, hc_cfg.replay)) {
+	case HC_REPLAY_NO:
 		return false;
+	case HC_REPLAY_UNSAFE:
+		hc_log(HC_LOG_INFO, "fd %d %s %s before any reply to a %u-byte request that is not known to be safe: "
+		       "not replayed (HALFCLOSE_REPLAY=safe)", c->fd, hc_session_name(c, name, sizeof(name)), what,
+		       c->req.b.len);
+		return false;
+	case HC_REPLAY_ASK:
+		break;
+	}
 	/* Another thread reading it holds the old connection: leave the socket be. */
 	if (!hc_swap_begin_reader(c->fd))
 		return false;

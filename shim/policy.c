@@ -27,7 +27,8 @@ struct hc_write_plan hc_plan_write(const struct hc_write_facts *f, const struct 
 	/* Only a request after a quiet gap may be replayed (the idle
 	 * requirement): after `write A, write B, read`, B's reply may still be
 	 * owed. A write after a gap but no read is part of what is kept so far. */
-	p.keep_request = after_read && f->swappable && cfg->replay_max > 0 && f->quiet_ns >= (uint64_t)cfg->min_idle_ms * ms;
+	p.keep_request = after_read && f->swappable && cfg->replay_max > 0 && cfg->replay != HC_REPLAY_OFF &&
+			 f->quiet_ns >= (uint64_t)cfg->min_idle_ms * ms;
 	p.forget_request = after_read && !p.keep_request;
 	return p;
 }
@@ -55,9 +56,13 @@ enum hc_action hc_probe_action(enum hc_verdict v, uint64_t quiet_ns, bool reply_
 	return HC_ACT_HEAL;
 }
 
-bool hc_may_replay(const struct hc_replay_facts *f)
+enum hc_replay_answer hc_may_replay(const struct hc_replay_facts *f, enum hc_replay_policy policy)
 {
-	return f->managed && f->kept && !f->replayed && f->read_err == 0 && f->same_socket;
+	if (policy == HC_REPLAY_OFF || !f->managed || !f->kept || f->replayed || f->read_err != 0 || !f->same_socket)
+		return HC_REPLAY_NO;
+	if (policy == HC_REPLAY_SAFE && !f->safe)
+		return HC_REPLAY_UNSAFE;
+	return HC_REPLAY_ASK;
 }
 
 const char *hc_verdict_name(enum hc_verdict v)

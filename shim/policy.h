@@ -67,13 +67,24 @@ struct hc_replay_facts {
 	bool replayed;    /* that request was resent once already */
 	int read_err;     /* 0: EOF (the peer's FIN); else the read's error */
 	bool same_socket; /* the fd still names the socket it was (no close behind our back) */
+	bool safe;        /* the request changes nothing at the server (safe.h) */
 };
 
-/* True if the kernel may be asked whether the request was delivered, and
+enum hc_replay_answer {
+	HC_REPLAY_NO,     /* nothing to replay, or nothing a replay could prove */
+	HC_REPLAY_UNSAFE, /* it could be proven, but the request is not safe (HALFCLOSE_REPLAY=safe) */
+	HC_REPLAY_ASK,    /* ask the kernel whether it was delivered; resend it if it never was */
+};
+
+/* Whether the kernel may be asked whether the request was delivered, and
  * the request resent if it never was. Only after the peer's FIN: a reset
  * while established (ECONNRESET) may come from a server that read the
  * request, acted on it and aborted before its delayed ACK went out;
- * ETIMEDOUT: the ACKs may be what was lost. Never twice. */
-bool hc_may_replay(const struct hc_replay_facts *f);
+ * ETIMEDOUT: the ACKs may be what was lost. Even after a FIN the kernel's
+ * "never delivered" (RST, nothing acknowledged) is no proof: a FIN from a
+ * half-close leaves the server reading, and one that read the request, acted
+ * and aborted before its ACK looks the same. So by default only a safe
+ * request is resent (policy HALFCLOSE_REPLAY). Never twice. */
+enum hc_replay_answer hc_may_replay(const struct hc_replay_facts *f, enum hc_replay_policy policy);
 
 #endif

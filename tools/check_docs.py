@@ -50,13 +50,18 @@ def parser_defaults(src):
     """{field: default as the documents write it} for numbers and keywords."""
     body = src[src.index("void hc_config_defaults("):]
     body = body[:body.index("\n}\n")]
-    keyword = {}  # HC_UNREAD_KEEP -> "keep": from the parsers' strcmp chains
-    for word, const in re.findall(r'strcmp\(value, "(\w+)"\) == 0\)\s*cfg->\w+ = (\w+);', src):
-        keyword[const] = word
-    log_names = re.search(r'names\[\] = \{ ([^}]*) \}', src).group(1)
-    levels = re.search(r"enum hc_log_level \{ ([^}]*) \}", read("shim/config.h")).group(1)
-    for const, word in zip([c.strip() for c in levels.split(",")], re.findall(r'"(\w+)"', log_names)):
-        keyword[const] = word
+    # HC_UNREAD_KEEP -> "keep": a parse_choice row's words are its enum's
+    # constants in order (shim/config.h, shim/proto.h).
+    enums = read("shim/config.h") + read("shim/proto.h")
+    keyword = {}
+    for field, words in re.findall(r'parse_choice, MS\((\w+)\), 0, 0,\s*\(const char \*const\[\]\)\{ ([^}]*) \}', src):
+        const = re.search(rf"cfg->{field} = (\w+);", body)
+        if const is None:
+            continue
+        decl = re.search(r"enum \w+ \{([^}]*\b" + const.group(1) + r"\b[^}]*)\}", enums)
+        consts = [re.sub(r"/\*.*?\*/", "", c).strip() for c in re.sub(r"/\*.*?\*/", "", decl.group(1), flags=re.S).split(",")]
+        consts = [c for c in consts if c]
+        keyword[const.group(1)] = re.findall(r'"([\w-]+)"', words)[consts.index(const.group(1))]
     out = {"disabled": "0"}
     for field, value in re.findall(r"cfg->(\w+) = (\w+);", body):
         if value.isdigit():

@@ -64,6 +64,8 @@ static void usage(FILE *out)
 		"  --connect-timeout MS    bound on one reconnect attempt              HALFCLOSE_CONNECT_TIMEOUT_MS\n"
 		"  --nonblock-connect MS   bound on a non-blocking socket's reconnect  HALFCLOSE_NONBLOCK_CONNECT_MS\n"
 		"  --retries N             extra reconnect attempts                    HALFCLOSE_RETRIES\n"
+		"  --replay safe|all|off   which requests never delivered are resent:  HALFCLOSE_REPLAY\n"
+		"                          the safe ones (GET, redis reads), any, none\n"
 		"  --replay-max BYTES      longest request kept for a replay; 0 = off  HALFCLOSE_REPLAY_MAX\n"
 		"  --replay-wait MS        bound on the wait for a replay's proof      HALFCLOSE_REPLAY_WAIT_MS\n"
 		"  --unread keep|discard   stale sockets with unread bytes             HALFCLOSE_UNREAD\n"
@@ -193,6 +195,7 @@ int main(int argc, char **argv)
 		{ "connect-timeout", required_argument, NULL, 'c' },
 		{ "retries", required_argument, NULL, 'r' },
 		{ "unread", required_argument, NULL, 'u' },
+		{ "replay", required_argument, NULL, 'Y' },
 		{ "replay-max", required_argument, NULL, 'R' },
 		{ "replay-wait", required_argument, NULL, 'W' },
 		{ "heal", required_argument, NULL, 'H' },
@@ -211,7 +214,7 @@ int main(int argc, char **argv)
 		{ 't', "HALFCLOSE_TARGETS" }, { 'x', "HALFCLOSE_EXCLUDE" }, { 'p', "HALFCLOSE_PROBE_AFTER_MS" },
 		{ 'm', "HALFCLOSE_MIN_IDLE_MS" }, { 'g', "HALFCLOSE_WRITE_GAP_MS" }, { 'M', "HALFCLOSE_MAX_IDLE_MS" },
 		{ 'c', "HALFCLOSE_CONNECT_TIMEOUT_MS" }, { 'r', "HALFCLOSE_RETRIES" }, { 'u', "HALFCLOSE_UNREAD" },
-		{ 'R', "HALFCLOSE_REPLAY_MAX" }, { 'W', "HALFCLOSE_REPLAY_WAIT_MS" }, { 'H', "HALFCLOSE_HEAL" },
+		{ 'Y', "HALFCLOSE_REPLAY" }, { 'R', "HALFCLOSE_REPLAY_MAX" }, { 'W', "HALFCLOSE_REPLAY_WAIT_MS" }, { 'H', "HALFCLOSE_HEAL" },
 		{ 'X', "HALFCLOSE_SESSION_MAX" }, { 'N', "HALFCLOSE_NONBLOCK_CONNECT_MS" }, { 'D', "HALFCLOSE_STATS_DIR" },
 	};
 	char path[PATH_MAX];

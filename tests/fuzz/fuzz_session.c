@@ -1,8 +1,8 @@
 /* fuzz_session.c - libFuzzer target for the protocol code (shim/proto.c,
- * shim/resp.c): the input is a conversation, cut into chunks the client
- * writes and the server answers; the class of its first write, the HTTP head
- * scan and the RESP session are run over it, and every promise resp.h makes
- * is checked on the result.
+ * shim/resp*.c, shim/safe.c): the input is a conversation, cut into chunks
+ * the client writes and the server answers; the class of its first write,
+ * the HTTP head scan, the RESP session and the safe-request check are run
+ * over it, and every promise resp.h makes is checked on the result.
  *
  * Input: the first byte seeds the cuts; then what the client writes, a NUL,
  * and what the server answers (without a NUL, the client's alone). The two
@@ -16,6 +16,7 @@
 
 #include "proto.h"
 #include "resp.h"
+#include "safe.h"
 
 #define MAX 512 /* a small HALFCLOSE_SESSION_MAX: the bounds are reached often */
 
@@ -143,6 +144,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (a != b2 || (a > 0 && memcmp(ra, rb, a) != 0))
 			fail("the same writes cut otherwise give another record");
 	}
+	/* A safe redis request (safe.h) changes no session: parsed as the
+	 * writes of a fresh connection it records nothing and opens nothing. */
+	if (hc_request_safe(HC_PROTO_RESP, wrote_all, wrote_len)) {
+		struct hc_resp fresh;
+		hc_resp_init(&fresh, false, MAX);
+		if (!hc_resp_wrote(&fresh, wrote_all, wrote_len) || hc_resp_record_count(&fresh) != 0 ||
+		    hc_resp_swappable(&fresh) != HC_RESP_SWAP_OK)
+			fail("a safe redis request touched the session");
+		hc_resp_free(&fresh);
+	}
+	hc_request_safe(HC_PROTO_HTTP1, wrote_all, wrote_len);
+	hc_request_safe(HC_PROTO_MEMCACHED, wrote_all, wrote_len);
 	/* The check of a record against replies never reads past them. */
 	hc_resp_check_begin(&k, &lib);
 	if (size > 1) {

@@ -25,6 +25,7 @@ int main(void)
 	srunner_add_suite(sr, session_suite());
 	srunner_add_suite(sr, reliability_suite());
 	srunner_add_suite(sr, policy_suite());
+	srunner_add_suite(sr, safe_suite());
 	srunner_add_suite(sr, page_suite());
 	/* CK_ENV: CK_NORMAL unless CK_VERBOSITY says otherwise (verbose lists every test). */
 	srunner_run_all(sr, CK_ENV);

@@ -17,6 +17,7 @@ Suite *resp_suite(void);
 Suite *session_suite(void);
 Suite *reliability_suite(void);
 Suite *policy_suite(void);
+Suite *safe_suite(void);
 Suite *page_suite(void);
 
 #endif

@@ -430,7 +430,7 @@ START_TEST(unknown_name_message_lists_every_variable_of_the_table)
 	ck_assert_int_eq(PARSE(&c, err, "HALFCLOSE_STATSDIR=/x"), -1);
 	ck_assert_str_eq(err, "unknown variable HALFCLOSE_STATSDIR=\"/x\": expected one of HALFCLOSE_DISABLE, TARGETS, "
 			      "EXCLUDE, PROBE_AFTER_MS, MIN_IDLE_MS, WRITE_GAP_MS, MAX_IDLE_MS, CONNECT_TIMEOUT_MS, "
-			      "NONBLOCK_CONNECT_MS, RETRIES, REPLAY_MAX, REPLAY_WAIT_MS, UNREAD, HEAL, SESSION_MAX, LOG, LOG_FILE, STATS, "
+			      "NONBLOCK_CONNECT_MS, RETRIES, REPLAY, REPLAY_MAX, REPLAY_WAIT_MS, UNREAD, HEAL, SESSION_MAX, LOG, LOG_FILE, STATS, "
 			      "STATS_DIR");
 }
 END_TEST

@@ -136,22 +136,50 @@ END_TEST
 
 START_TEST(only_an_eof_before_any_reply_may_be_replayed_and_only_once)
 {
-	struct hc_replay_facts ok = { .managed = true, .kept = true, .read_err = 0, .same_socket = true };
+	struct hc_replay_facts ok = { .managed = true, .kept = true, .read_err = 0, .same_socket = true, .safe = true };
 	struct hc_replay_facts f;
 
-	ck_assert(hc_may_replay(&ok));
+	ck_assert_int_eq(hc_may_replay(&ok, HC_REPLAY_SAFE), HC_REPLAY_ASK);
 	f = ok, f.read_err = 104; /* ECONNRESET: a server may have read it, then aborted */
-	ck_assert(!hc_may_replay(&f));
+	ck_assert_int_eq(hc_may_replay(&f, HC_REPLAY_ALL), HC_REPLAY_NO);
 	f = ok, f.read_err = 110; /* ETIMEDOUT */
-	ck_assert(!hc_may_replay(&f));
+	ck_assert_int_eq(hc_may_replay(&f, HC_REPLAY_ALL), HC_REPLAY_NO);
 	f = ok, f.replayed = true;
-	ck_assert(!hc_may_replay(&f));
+	ck_assert_int_eq(hc_may_replay(&f, HC_REPLAY_ALL), HC_REPLAY_NO);
 	f = ok, f.kept = false;
-	ck_assert(!hc_may_replay(&f));
+	ck_assert_int_eq(hc_may_replay(&f, HC_REPLAY_ALL), HC_REPLAY_NO);
 	f = ok, f.managed = false;
-	ck_assert(!hc_may_replay(&f));
+	ck_assert_int_eq(hc_may_replay(&f, HC_REPLAY_ALL), HC_REPLAY_NO);
 	f = ok, f.same_socket = false;
-	ck_assert(!hc_may_replay(&f));
+	ck_assert_int_eq(hc_may_replay(&f, HC_REPLAY_ALL), HC_REPLAY_NO);
+}
+END_TEST
+
+/* After a half-close the server may still read, act, and abort before its
+ * ACK: what looks never delivered may have been executed. */
+START_TEST(by_default_only_a_safe_request_is_replayed)
+{
+	struct hc_replay_facts safe = { .managed = true, .kept = true, .same_socket = true, .safe = true };
+	struct hc_replay_facts post = safe;
+
+	post.safe = false;
+	ck_assert_int_eq(hc_may_replay(&post, HC_REPLAY_SAFE), HC_REPLAY_UNSAFE);
+	ck_assert_int_eq(hc_may_replay(&post, HC_REPLAY_ALL), HC_REPLAY_ASK);
+	ck_assert_int_eq(hc_may_replay(&post, HC_REPLAY_OFF), HC_REPLAY_NO);
+	ck_assert_int_eq(hc_may_replay(&safe, HC_REPLAY_OFF), HC_REPLAY_NO);
+	ck_assert_int_eq(hc_may_replay(&safe, HC_REPLAY_ALL), HC_REPLAY_ASK);
+}
+END_TEST
+
+START_TEST(nothing_is_kept_when_replay_is_off)
+{
+	struct hc_write_facts f = { .read_since_write = true, .ever_read = true, .swappable = true, .quiet_ns = 3000 * MS };
+	struct hc_config cfg = defaults();
+
+	ck_assert(hc_plan_write(&f, &cfg).keep_request);
+	cfg.replay = HC_REPLAY_OFF;
+	ck_assert(!hc_plan_write(&f, &cfg).keep_request);
+	ck_assert(hc_plan_write(&f, &cfg).forget_request);
 }
 END_TEST
 
@@ -164,6 +192,8 @@ Suite *policy_suite(void)
 	tcase_add_test(tc, a_server_that_spoke_first_is_left_at_once_or_after_this_write);
 	tcase_add_test(tc, action_follows_the_design_for_every_verdict);
 	tcase_add_test(tc, only_an_eof_before_any_reply_may_be_replayed_and_only_once);
+	tcase_add_test(tc, by_default_only_a_safe_request_is_replayed);
+	tcase_add_test(tc, nothing_is_kept_when_replay_is_off);
 	suite_add_tcase(s, tc);
 	return s;
 }
