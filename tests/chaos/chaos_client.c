@@ -38,6 +38,8 @@
  * Between two requests a worker waits: 0..short_max_ms, or (medium_pct %)
  * medium_min_ms..medium_max_ms, or (long_pct %) long_min_ms..long_max_ms.
  * A request is written in one write(), or (split_pct %) in two, 0-2 ms apart.
+ * With deadline_ms, no request is started once that much time has passed (the
+ * summary says so: a run that slow is a failure of its own).
  *
  * LOG lines, one write(2) each, appended (every process of a run may share LOG):
  *   R ID ms=MS lp=PORT           its reply (lp: local port afterwards)
@@ -62,6 +64,7 @@
  *   W NAME write_ms=MS           epoll: a write() call that blocked the loop >= 100 ms
  *   S name=NAME pid=P mode=M requests=N ok=N failed=N hung=N mismatched=N
  *     anomalies=N sigpipe=N fds_before=N fds_after=N max_write_ms=MS seconds=S
+ *     deadline_hit=0|1           (1: deadline_ms passed and it stopped early)
  * Exit 0 when every request had its outcome (failures included); 1 on a setup
  * error; 2 on usage errors.  SIGPIPE is counted, not ignored.
  */
@@ -96,7 +99,7 @@ static struct opt opts[] = {
     { "long_pct", 6 },         { "long_min_ms", 100 },   { "long_max_ms", 600 },   { "split_pct", 20 },
     { "pad_max", 200 },        { "big_pct", 2 },         { "big_max", 3000 },      { "hang_ms", 20000 },
     { "connect_ms", 5000 },    { "fork_min_ms", 150 },   { "fork_max_ms", 500 },   { "child_requests", 12 },
-    { "child_timeout_ms", 60000 },
+    { "child_timeout_ms", 60000 }, { "deadline_ms", 0 },
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -113,6 +116,7 @@ static struct sockaddr_in server_addr;
 static int log_fd = -1;
 static long total_requests;
 static long long start_ms; /* when the process (or the forked child) started */
+static atomic_bool past_deadline;
 
 static atomic_long n_requests, n_ok, n_failed, n_hung, n_mismatched, n_anomalies;
 static atomic_long n_sigpipe;
@@ -151,6 +155,14 @@ static long long mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* True once deadline_ms (if set) has passed since the start: no new request then. */
+static bool deadline_passed(void)
+{
+    if (opt("deadline_ms") > 0 && !atomic_load(&past_deadline) && mono_ms() - start_ms > opt("deadline_ms"))
+        atomic_store(&past_deadline, true);
+    return atomic_load(&past_deadline);
 }
 
 /* One line to LOG in one write(2); exits on a failed write (the check would be wrong). */
@@ -434,7 +446,7 @@ static void *worker_main(void *arg)
     char wname[24];
 
     snprintf(wname, sizeof wname, "%ld", w->index);
-    for (long seq = 1; seq <= w->requests; seq++) {
+    for (long seq = 1; seq <= w->requests && !deadline_passed(); seq++) {
         struct pconn *c = w->own ? w->own : pool_checkout(&s);
         if (w->own)
             pthread_mutex_lock(&c->lock);
@@ -998,7 +1010,10 @@ static int run_epoll(void)
             struct slot *sl = &slots[i];
             if (sl->st == S_DONE || sl->wake_ms > now)
                 continue;
-            if (sl->st == S_IDLE) {
+            if (sl->st == S_IDLE && deadline_passed()) {
+                sl->st = S_DONE;
+                slot_close(sl);
+            } else if (sl->st == S_IDLE) {
                 slot_start(sl);
             } else if (sl->st == S_CONNECTING) {
                 slot_fail(sl, "connect", "timeout");
@@ -1020,10 +1035,11 @@ static int run_epoll(void)
 static void summary(const char *mode, int fds_before, int fds_after)
 {
     say("S name=%s pid=%d mode=%s requests=%ld ok=%ld failed=%ld hung=%ld mismatched=%ld anomalies=%ld "
-        "sigpipe=%ld fds_before=%d fds_after=%d max_write_ms=%lld seconds=%.1f",
+        "sigpipe=%ld fds_before=%d fds_after=%d max_write_ms=%lld seconds=%.1f deadline_hit=%d",
         name, getpid(), mode, atomic_load(&n_requests), atomic_load(&n_ok), atomic_load(&n_failed),
         atomic_load(&n_hung), atomic_load(&n_mismatched), atomic_load(&n_anomalies), atomic_load(&n_sigpipe),
-        fds_before, fds_after, atomic_load(&max_write_ms), (double)(mono_ms() - start_ms) / 1000);
+        fds_before, fds_after, atomic_load(&max_write_ms), (double)(mono_ms() - start_ms) / 1000,
+        (int)atomic_load(&past_deadline));
 }
 
 int main(int argc, char **argv)
