@@ -138,7 +138,7 @@ rule_packets() {
 # one_run LABEL REQUESTS plain|shim DEADLINE_S: the whole run, into $T/LABEL; no
 # client starts a request after DEADLINE_S.  Sets RUN_MS to how long it took.
 one_run() {
-    local label=$1 requests=$2 kind=$3 deadline_s=$4 dir=$T/$1 srv_port spec name mode weight n i pid t0 t1 from
+    local label=$1 requests=$2 kind=$3 deadline_s=$4 dir=$T/$1 srv_port spec name mode weight n i t0 t1 from
     local -a pids=() names=() envv opts
     mkdir -p "$dir"
     : >"$dir/server.log"
