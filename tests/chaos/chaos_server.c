@@ -29,7 +29,9 @@
  *     reply_delay     execute, reply 1..delay_max_ms later
  *     otherwise       execute, reply at once
  * After shutdown(SHUT_WR) every further request is executed unanswered
- * (a=noreply) until the client closes (or 5 s pass).
+ * (a=noreply) until the client closes (or 5 s pass); halfclosed_abort of them
+ * (a=noreply_abort) are followed by a reset 0..abort_max_ms later, as after
+ * exec_abort: a server that half-closed still reads, acts, and may abort.
  *
  * Signals: SIGTERM ends the server: every connection closed (close(), or reset,
  * drawn once) and exit 0, "T ..." logged; SIGUSR1 closes the listening socket
@@ -81,6 +83,7 @@ static struct opt opts[] = {
     { "idle_abort", 250 },     { "reject", 15 },        { "exec_abort", 40 },      { "abort_max_ms", 25 },
     { "exec_unread", 15 },     { "exec_halfclose", 10 }, { "reply_close", 30 },    { "reply_halfclose", 15 },
     { "reply_delay", 40 },     { "delay_max_ms", 30 },  { "relisten_min_ms", 20 }, { "relisten_max_ms", 300 },
+    { "halfclosed_abort", 300 },
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -313,9 +316,17 @@ static bool handle_line(struct conn *c, const char *line, size_t len)
         return false;
     }
     /* Executed: logged before anything goes back. */
-    say("E %s c=%d:%lu a=%s", id, me, c->n, c->shut_wr ? "noreply" : req_names[act]);
-    if (c->shut_wr)
+    if (c->shut_wr) {
+        bool abort_it = chance(opt("halfclosed_abort"));
+        say("E %s c=%d:%lu a=%s", id, me, c->n, abort_it ? "noreply_abort" : "noreply");
+        if (abort_it) {
+            c->doomed = true;
+            c->pending = P_ABORT;
+            c->pending_at = mono_ms() + rnd_between(0, opt("abort_max_ms"));
+        }
         return true;
+    }
+    say("E %s c=%d:%lu a=%s", id, me, c->n, req_names[act]);
     c->reply_len = (size_t)snprintf(c->reply, sizeof c->reply, "ok %s\n", id);
     snprintf(c->reply_id, sizeof c->reply_id, "%s", id);
     c->idle_deadline = mono_ms() + c->idle_ms;
@@ -467,7 +478,7 @@ static int run_timers(void)
             enum pending p = c->pending;
             c->pending = P_NONE;
             if (p == P_ABORT) {
-                conn_end(c, "rst", "exec_abort");
+                conn_end(c, "rst", c->shut_wr ? "noreply_abort" : "exec_abort");
                 continue;
             }
             send_reply(c);

@@ -64,11 +64,10 @@ import re
 import sys
 
 REPLYING = {"reply", "reply_delay", "reply_close", "reply_halfclose"}
-SILENT = {"exec_abort", "exec_unread", "exec_halfclose", "noreply"}
 NOTHING_SENT_OPS = {"connect", "write", "write2"}
 KNOWN_KINDS = {"EOF", "ECONNRESET", "EPIPE", "ECONNREFUSED", "ETIMEDOUT", "timeout", "short"}
 SERVER_ACTIONS = ["exec_abort", "exec_unread", "exec_halfclose", "reply_close", "reply_halfclose", "reply_delay",
-                  "reply", "noreply"]
+                  "reply", "noreply", "noreply_abort"]
 EXAMPLES = 5
 STALL_MS = 1000
 
@@ -317,7 +316,8 @@ def check_run(ck, run):
     whys = collections.Counter(why for (how, why) in run.server_closes.elements())
     need = {
         "exec_abort": acts["exec_abort"], "exec_unread": acts["exec_unread"],
-        "exec_halfclose": acts["exec_halfclose"], "reply_close": acts["reply_close"],
+        "exec_halfclose": acts["exec_halfclose"], "noreply_abort": acts["noreply_abort"],
+        "reply_close": acts["reply_close"],
         "reply_halfclose": acts["reply_halfclose"], "reply_delay": acts["reply_delay"],
         "reject": whys["reject"], "idle close": run.server_closes[("fin", "idle")],
         "idle reset": run.server_closes[("rst", "idle")], "idle half-close": run.server_closes[("halfclose", "idle")],
