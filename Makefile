@@ -42,7 +42,7 @@ DEPS := gcc make libc6-dev pkg-config uthash-dev check libsubunit-dev ncat socat
         redis-server redis-tools libhiredis-dev memcached nginx-light postgresql curl \
         python3-redis python3-urllib3 python3-pymemcache iptables libnetfilter-queue-dev golang-go \
         mariadb-server mariadb-client python3-pymysql python3-aiosmtpd python3-h2 mount \
-        dpkg-dev lintian mandoc man-db groff-base prometheus-node-exporter systemd python3-yaml
+        dpkg-dev lintian mandoc man-db groff-base prometheus-node-exporter systemd python3-yaml iproute2 procps
 # ... and what `make bench` needs on top.
 BENCH_DEPS := valgrind wrk
 
@@ -55,13 +55,16 @@ help:
 	@echo "make            build $(BUILD)/libhalfclose.so, $(BUILD)/halfclose and the test clients"
 	@echo "make deps       install the Debian packages that are missing"
 	@echo "make check      deps + build + unit tests (plain, ASan+UBSan, TSan) + integration tests + supervise"
-	@echo "                + session + matrix + ops + race + integration tests against the ASan+UBSan and the TSan library"
+	@echo "                + session + matrix + ops + race + chaos-short + integration tests against the ASan+UBSan and the TSan library"
 	@echo "                + the config and /proc fuzzers"
 	@echo "make supervise  build + static and Go programs under the launcher's supervisor (part of check)"
 	@echo "make session    build + connections with state against real servers: redis sessions healed"
 	@echo "                with their AUTH/SELECT/HELLO, MariaDB, SMTP, PostgreSQL, HTTP/2 never swapped"
 	@echo "                (part of check)"
 	@echo "make race       build + the FIN-in-flight race on every request, and its replay (part of check)"
+	@echo "make chaos      build + CHAOS_REQUESTS=$(CHAOS_REQUESTS) requests per run against a misbehaving server,"
+	@echo "                without and with the library: no duplicate, no wrong reply, no hang, no fd leak"
+	@echo "                (chaos-short: $(CHAOS_SHORT_REQUESTS) requests, part of check)"
 	@echo "make ops        build + deb + live counters through node_exporter, halfclose measure against the"
 	@echo "                matrix's servers, the package installed into a scratch root, the documents"
 	@echo "                against the code (part of check)"
@@ -257,6 +260,32 @@ $(BUILD)/race/race_client: tests/race/race_client.c tests/clients/client.h | $(B
 race: all $(BUILD)/race/fin_delay $(BUILD)/race/race_client
 	HC_BUILD=$(abspath $(BUILD)) tests/race/run.sh
 
+# Many threads, processes and event loops against a server that misbehaves at
+# random (idle close, half-close, resets before and after executing, restarts;
+# SYNs dropped and FINs delayed in a private network namespace), the same
+# workload without the library and with it; tests/chaos/check.py checks that no
+# request ran twice, no reply went to the wrong request, nothing hung or leaked,
+# and that every failure is one the plain run shows too (tests/chaos/run.sh).
+# CHAOS_REQUESTS per run (each of the two); chaos-short is the part of check.
+.PHONY: chaos chaos-short
+CHAOS_REQUESTS ?= 100000
+CHAOS_SHORT_REQUESTS ?= 10000
+CHAOS_BINS := $(BUILD)/chaos/chaos_server $(BUILD)/chaos/chaos_client
+$(BUILD)/chaos:
+	mkdir -p $@
+
+$(BUILD)/chaos/chaos_server: tests/chaos/chaos_server.c | $(BUILD)/chaos
+	$(CC) $(CFLAGS) -o $@ $<
+
+$(BUILD)/chaos/chaos_client: tests/chaos/chaos_client.c tests/clients/client.h | $(BUILD)/chaos
+	$(CC) $(CFLAGS) -o $@ $< -lpthread
+
+chaos: all $(BUILD)/race/fin_delay $(CHAOS_BINS)
+	HC_BUILD=$(abspath $(BUILD)) HC_CHAOS_REQUESTS=$(CHAOS_REQUESTS) tests/chaos/run.sh
+
+chaos-short:
+	$(MAKE) chaos CHAOS_REQUESTS=$(CHAOS_SHORT_REQUESTS)
+
 # Static and Go programs under the launcher's supervisor (issue 7):
 # tests/supervise/run.sh runs the Go programs of tests/go (static: CGO_ENABLED=0,
 # stdlib only, no module, nothing fetched; the Go caches in the build directory)
@@ -311,6 +340,7 @@ check: deps
 	$(MAKE) matrix
 	$(MAKE) ops
 	$(MAKE) race
+	$(MAKE) chaos-short
 	$(MAKE) integration-asan integration-tsan fuzz
 
 demo: deps
