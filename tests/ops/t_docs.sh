@@ -28,7 +28,7 @@ hc_assert_contains "$OUT" "agree"
 copy_tree() {
     rm -rf "$T/tree"
     mkdir -p "$T/tree/shim" "$T/tree/man" "$T/tree/tools"
-    cp "$HC_ROOT"/shim/config.c "$HC_ROOT"/shim/config.h "$HC_ROOT"/shim/log.h "$T/tree/shim/"
+    cp "$HC_ROOT"/shim/config.c "$HC_ROOT"/shim/config.h "$HC_ROOT"/shim/proto.h "$HC_ROOT"/shim/log.h "$T/tree/shim/"
     cp "$HC_ROOT"/man/* "$T/tree/man/"
     cp "$HC_ROOT/README.md" "$T/tree/"
     cp "$HC_ROOT/tools/check_docs.py" "$T/tree/tools/"
