@@ -100,8 +100,8 @@ $(BUILD)/tsan/libhalfclose.so: $(CORE_SRC) $(WRAP_SRC) $(SHIM_HDR) | $(BUILD)/ts
 
 # The launcher links the core it reuses under the supervisor (config, probe,
 # reconnect, log; real.c binds libc with dlsym(RTLD_NEXT) from an executable too).
-LAUNCHER_SRC := tools/halfclose.c tools/supervise.c tools/stats.c tools/measure.c
-LAUNCHER_HDR := tools/supervise.h tools/commands.h
+LAUNCHER_SRC := tools/halfclose.c tools/supervise.c tools/stats.c tools/stats_print.c tools/measure.c
+LAUNCHER_HDR := tools/supervise.h tools/commands.h tools/stats.h
 # launcher-cc OUT LIBDIR PREFIX: the launcher for a library installed in LIBDIR
 # (an absolute path; below PREFIX it is also found relative to the launcher).
 launcher-cc = $(CC) $(CFLAGS) -DHC_VERSION='"$(VERSION)"' -DHC_LIBDIR='"$(2)"' \

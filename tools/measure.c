@@ -287,12 +287,8 @@ int hc_cmd_measure(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
+		default: /* -h, --help, or a word it does not take */
+			return hc_cmd_usage(usage, c);
 		}
 	}
 	if (optind != argc - 1 || (send_arg != NULL && http)) {
