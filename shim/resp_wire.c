@@ -9,6 +9,29 @@ static unsigned char lower(unsigned char c)
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
 }
 
+/* Of the avail bytes at hand, those of a bulk's body (*left still to come):
+ * taken from *left, their count returned; once the body is all in, *st is
+ * cr, the state of the CR after it. */
+static size_t take_bulk(uint64_t *left, size_t avail, uint8_t *st, uint8_t cr)
+{
+	size_t k = *left < avail ? (size_t)*left : avail;
+	*left -= k;
+	if (*left == 0)
+		*st = cr;
+	return k;
+}
+
+/* The CR LF after a bulk's body, in the states cr and cr + 1: byte c, taken
+ * (*i moves on), is the CR (0) or the LF (1, the bulk is over), or it is out
+ * of place (-1). */
+static int bulk_end(uint8_t *st, uint8_t cr, unsigned char c, size_t *i)
+{
+	if (c != (*st == cr ? '\r' : '\n'))
+		return -1;
+	(*i)++;
+	return (*st)++ == cr ? 0 : 1;
+}
+
 /* ---- the request parser ---------------------------------------------------- */
 
 enum { RQ_START, RQ_COUNT, RQ_COUNT_LF, RQ_DOLLAR, RQ_LEN, RQ_LEN_LF, RQ_BULK, RQ_BULK_CR, RQ_BULK_LF };
@@ -21,6 +44,7 @@ enum hc_resp_ev hc_resp_req_step(struct hc_resp_req *q, const unsigned char *p, 
 {
 	size_t i = *pos;
 	enum hc_resp_ev ev = HC_RESP_EV_MORE;
+	int end;
 
 	while (i < n && ev == HC_RESP_EV_MORE) {
 		unsigned char c = p[i];
@@ -79,7 +103,7 @@ enum hc_resp_ev hc_resp_req_step(struct hc_resp_req *q, const unsigned char *p, 
 			q->st = q->left > 0 ? RQ_BULK : RQ_BULK_CR;
 			break;
 		case RQ_BULK: {
-			size_t k = q->left < n - i ? (size_t)q->left : n - i;
+			size_t k = take_bulk(&q->left, n - i, &q->st, RQ_BULK_CR);
 			if (q->argi < HC_RESP_CAPS) {
 				uint8_t *cl = &q->caplen[q->argi];
 				for (size_t j = 0; j < k && *cl != 255; j++) {
@@ -90,21 +114,16 @@ enum hc_resp_ev hc_resp_req_step(struct hc_resp_req *q, const unsigned char *p, 
 				}
 			}
 			i += k;
-			q->left -= k;
-			if (q->left == 0)
-				q->st = RQ_BULK_CR;
 			break;
 		}
 		case RQ_BULK_CR:
-			if (c != '\r')
-				return HC_RESP_EV_BAD;
-			q->st = RQ_BULK_LF;
-			i++;
-			break;
 		case RQ_BULK_LF:
-			if (c != '\n')
-				return HC_RESP_EV_BAD;
-			i++;
+			end = bulk_end(&q->st, RQ_BULK_CR, c, &i);
+			if (end <= 0) {
+				if (end < 0)
+					return HC_RESP_EV_BAD;
+				break;
+			}
 			q->argi++;
 			if (q->argi == q->nargs) {
 				q->st = RQ_START;
@@ -210,6 +229,7 @@ static bool item_done(struct hc_resp_rep *s)
 long hc_resp_rep_next(struct hc_resp_rep *s, const unsigned char *p, size_t n, bool *done)
 {
 	size_t i = 0;
+	int end;
 
 	*done = false;
 	while (i < n) {
@@ -292,25 +312,15 @@ long hc_resp_rep_next(struct hc_resp_rep *s, const unsigned char *p, size_t n, b
 			s->depth++;
 			s->st = RP_TYPE;
 			break;
-		case RP_BULK: {
-			size_t k = s->left < n - i ? (size_t)s->left : n - i;
-			i += k;
-			s->left -= k;
-			if (s->left == 0)
-				s->st = RP_BULK_CR;
+		case RP_BULK:
+			i += take_bulk(&s->left, n - i, &s->st, RP_BULK_CR);
 			break;
-		}
 		case RP_BULK_CR:
-			if (c != '\r')
-				return -1;
-			s->st = RP_BULK_LF;
-			i++;
-			break;
 		case RP_BULK_LF:
-			if (c != '\n')
+			end = bulk_end(&s->st, RP_BULK_CR, c, &i);
+			if (end < 0)
 				return -1;
-			i++;
-			if (item_done(s)) {
+			if (end == 1 && item_done(s)) {
 				*done = true;
 				return (long)i;
 			}
