@@ -74,6 +74,7 @@ counted=$([ "$HC_COUNTER" = perf ] && echo "perf stat (raw_syscalls:sys_enter, s
 
 /usr/bin/python3 - "$TMP/rows.tsv" "$TMP/meta" "$OUT.txt" "$OUT.md" <<'PY' || status=1
 import sys
+import textwrap
 rows_file, meta_file, txt_out, md_out = sys.argv[1:]
 meta = dict(l.rstrip("\n").split("=", 1) for l in open(meta_file, encoding="utf-8") if "=" in l)
 hdr = ["WORKLOAD", "METRIC", "PLAIN", "SHIM", "RESULT", "GOAL", "VERDICT"]
@@ -123,18 +124,20 @@ def goal(r):
     if v == "FAILED":
         return "**FAILED**"
     return "(info)" if g in ("-", "") else "%s (info)" % g
+para = lambda text: textwrap.fill(text, width=115, break_long_words=False, break_on_hyphens=False) + "\n"
 with open(md_out, "w", encoding="utf-8") as m:
-    m.write("From one run of `%s` (%s s) on %s, %s; load average %s. System calls counted with %s,"
-            " shim minus plain at N and 2N requests so that start-up cancels; timed rows are the medians of"
-            " interleaved plain/shim pairs in one invocation, the ratio the median of the pairs' ratios,"
-            " spread half the inter-quartile range. %s.\n\n"
-            % (meta["command"], meta["seconds"], meta["machine"], meta["date"], meta["load"], meta["counted"],
-               summary[0].upper() + summary[1:]))
+    m.write(para("From one run of `%s` (%s s) on %s, %s; load average %s. System calls counted with %s,"
+                 " shim minus plain at N and 2N requests so that start-up cancels; timed rows are the medians"
+                 " of interleaved plain/shim pairs in one invocation, the ratio the median of the pairs'"
+                 " ratios, spread half the inter-quartile range. %s."
+                 % (meta["command"], meta["seconds"], meta["machine"], meta["date"], meta["load"],
+                    meta["counted"], summary[0].upper() + summary[1:])) + "\n")
     m.write("| workload | measure | without | with | result | goal |\n|---|---|---|---|---|---|\n")
     for r in rows:
         m.write("| %s |\n" % " | ".join(cell(c) for c in r[:5] + [goal(r)]))
     if missed:
-        m.write("\nMissed: %s.\n" % "; ".join("%s (%s)" % (r[0], r[1]) for r in missed))
+        names = list(dict.fromkeys(r[0] for r in missed))
+        m.write("\n" + para("Missed: %s." % "; ".join(names)))
 
 print(open(txt_out, encoding="utf-8").read(), end="")
 sys.exit(1 if bad else 0)

@@ -26,5 +26,5 @@ for target in /dev/null pipe file; do
     added_ir 100000 ir || die "callgrind failed ($target)"
     row "$name" "user instructions/write (callgrind)" "$PLAIN_IR" "$((PLAIN_IR + ADDED_IR))" \
         "$(printf '%+d' "$ADDED_IR")" "<= 25 added" "$(le "$ADDED_IR" 25)"
-    timed_rows && write_row $RUNS "$name" $target $N $SIZE "LD_PRELOAD=$HC_LIB"
+    if timed_rows; then write_row $RUNS "$name" $target $N $SIZE "LD_PRELOAD=$HC_LIB"; fi
 done
