@@ -332,9 +332,10 @@ bench bench-counts:
 	HC_BUILD=$(abspath $(BUILD)) HC_BENCH_COMMAND="make $@$(if $(ROWS), ROWS=\"$(ROWS)\")" \
 	    $(if $(filter bench-counts,$@),HC_BENCH_PART=counts) tools/bench.sh $(ROWS)
 
+bench-readme: export BENCH_NOTE ?=
 bench-readme:
 	$(MAKE) bench ROWS="$(ROWS)"
-	tools/bench/readme.py $(if $(BENCH_NOTE),--note "$(BENCH_NOTE)") $(BUILD)/bench.md README.md
+	tools/bench/readme.py $(BUILD)/bench.md README.md
 
 # The launcher is built again for the LIBDIR of this install, whatever `make` used.
 install: $(BUILD)/libhalfclose.so $(LAUNCHER_SRC) $(LAUNCHER_HDR)

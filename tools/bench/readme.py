@@ -9,9 +9,10 @@ stands between the two marker lines of README (default README.md):
     <!-- bench: begin ... -->
     <!-- bench: end -->
 
---note TEXT puts TEXT, as a paragraph of its own, before the run (say, that
-the figures are provisional). Everything else in README stays as it is.
-`make bench-readme` runs `make bench` and then this.
+--note TEXT (or, without --note, the variable BENCH_NOTE) puts TEXT, as a
+paragraph of its own, before the run (say, that the figures are provisional).
+Everything else in README stays as it is. `make bench-readme` runs
+`make bench` and then this.
 """
 import os
 import re
@@ -23,7 +24,7 @@ END = "<!-- bench: end -->"
 
 
 def main(argv):
-    note = None
+    note = os.environ.get("BENCH_NOTE") or None
     if len(argv) >= 2 and argv[0] == "--note":
         note, argv = argv[1], argv[2:]
     if len(argv) > 2 or any(a.startswith("-") for a in argv):
