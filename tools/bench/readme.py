@@ -17,8 +17,9 @@ Everything else in README stays as it is. `make bench-readme` runs
 import os
 import re
 import sys
+import textwrap
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 BEGIN = "<!-- bench: begin (tools/bench/readme.py writes what follows from build/bench.md; do not edit) -->"
 END = "<!-- bench: end -->"
 
@@ -45,7 +46,9 @@ def main(argv):
     if found is None or text.count(BEGIN) != 1:
         print(f"readme.py: {readme}: expected exactly one pair of lines\n  {BEGIN}\n  {END}", file=sys.stderr)
         return 1
-    block = BEGIN + "\n\n" + (note.strip() + "\n\n" if note else "") + run + "\n\n" + END
+    if note:
+        note = textwrap.fill(" ".join(note.split()), width=115, break_long_words=False, break_on_hyphens=False)
+    block = BEGIN + "\n\n" + (note + "\n\n" if note else "") + run + "\n\n" + END
     new = text[:found.start()] + block + text[found.end():]
     if new != text:
         with open(readme + ".tmp", "w", encoding="utf-8") as f:
