@@ -43,11 +43,12 @@ DEPS := gcc make libc6-dev pkg-config uthash-dev check libsubunit-dev ncat socat
         python3-redis python3-urllib3 python3-pymemcache iptables libnetfilter-queue-dev golang-go \
         mariadb-server mariadb-client python3-pymysql python3-aiosmtpd python3-h2 mount \
         dpkg-dev lintian mandoc man-db groff-base prometheus-node-exporter systemd python3-yaml iproute2 procps
-# ... and what `make bench` needs on top.
-BENCH_DEPS := valgrind wrk
+# ... and what `make bench` needs on top (perf counts system calls without tracing them; without
+# it, or where the kernel refuses its tracepoints, strace does).
+BENCH_DEPS := valgrind wrk linux-perf
 
 .PHONY: all deps check unit unit-asan unit-tsan integration integration-asan integration-tsan fuzz matrix demo \
-        bench install uninstall clean help
+        bench bench-counts bench-readme install uninstall clean help
 
 all: $(BUILD)/libhalfclose.so $(BUILD)/halfclose $(CLIENTS)
 
@@ -70,7 +71,11 @@ help:
 	@echo "                against the code (part of check)"
 	@echo "make deb        $(BUILD)/halfclose_$(VERSION)_ARCH.deb (dpkg-deb)"
 	@echo "make demo       deps + build + the seed's failure and its cure against ncat -i 2 (C and Go clients)"
-	@echo "make bench      deps + build + what the shim costs, as ratios against the same runs without it"
+	@echo "make bench      deps + build + what the shim costs: system calls and instructions it adds (counts),"
+	@echo "                and ratios against the same runs without it (interleaved pairs); ROWS=\"pingpong"
+	@echo "                redis\" runs only those rows; the table in $(BUILD)/bench.txt and bench.md"
+	@echo "make bench-counts  the counts alone (about a minute, meaningful on a busy machine)"
+	@echo "make bench-readme  make bench, then README.md's Cost section from its $(BUILD)/bench.md"
 	@echo "make install    PREFIX=$(PREFIX): $(LIBDIR)/libhalfclose.so, $(BINDIR)/halfclose, the man pages"
 
 # Idempotent: asks apt only for what dpkg says is missing; `apt-get update` once.
@@ -347,12 +352,23 @@ demo: deps
 	$(MAKE) all $(BUILD)/go/seed_client
 	HC_BUILD=$(abspath $(BUILD)) tools/demo.sh
 
-# The launcher is built again for the LIBDIR of this install, whatever `make` used.
-bench:
+# make bench [ROWS="writes pingpong heal redis session wrk scale supervise"]: tools/bench.sh and
+# tools/bench/row_*.sh.  bench-counts: only the deterministic rows (HC_BENCH_PART=counts).
+# bench-readme: a full run, then its table into README.md (tools/bench/readme.py; BENCH_NOTE="..."
+# adds a paragraph before it).
+ROWS ?=
+bench bench-counts:
 	$(MAKE) deps DEPS="$(DEPS) $(BENCH_DEPS)"
 	$(MAKE) all $(BENCH_BINS)
-	HC_BUILD=$(abspath $(BUILD)) tools/bench.sh
+	HC_BUILD=$(abspath $(BUILD)) HC_BENCH_COMMAND="make $@$(if $(ROWS), ROWS=\"$(ROWS)\")" \
+	    $(if $(filter bench-counts,$@),HC_BENCH_PART=counts) tools/bench.sh $(ROWS)
 
+bench-readme: export BENCH_NOTE ?=
+bench-readme:
+	$(MAKE) bench ROWS="$(ROWS)"
+	tools/bench/readme.py $(BUILD)/bench.md README.md
+
+# The launcher is built again for the LIBDIR of this install, whatever `make` used.
 install: $(BUILD)/libhalfclose.so $(LAUNCHER_SRC) $(LAUNCHER_HDR)
 	$(call launcher-cc,$(BUILD)/halfclose.install,$(LIBDIR),$(PREFIX))
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7

@@ -73,6 +73,19 @@ static const char *request(int fd)
 	return NULL;
 }
 
+/* One request on fd, its line: microseconds or FAIL. */
+static void timed_request(int fd)
+{
+	double t0 = now_us();
+	const char *e = request(fd);
+	double t1 = now_us();
+
+	if (e)
+		printf("FAIL %s\n", e);
+	else
+		printf("%.1f\n", t1 - t0);
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: heal_latency stale PORT COUNT IDLE_MS [SIZE] | live|fresh PORT COUNT [SIZE]\n");
@@ -115,15 +128,8 @@ int main(int argc, char **argv)
 		}
 		struct timespec ts = { idle_ms / 1000, (idle_ms % 1000) * 1000000L };
 		nanosleep(&ts, NULL);
-		for (long i = 0; i < count; i++) {
-			double t0 = now_us();
-			const char *e = request(fds[i]);
-			double t1 = now_us();
-			if (e)
-				printf("FAIL %s\n", e);
-			else
-				printf("%.1f\n", t1 - t0);
-		}
+		for (long i = 0; i < count; i++)
+			timed_request(fds[i]);
 		return 0;
 	}
 	if (strcmp(mode, "live") == 0) {
@@ -132,15 +138,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "heal_latency: connect/warm-up failed\n");
 			return 1;
 		}
-		for (long i = 0; i < count; i++) {
-			double t0 = now_us();
-			const char *e = request(fd);
-			double t1 = now_us();
-			if (e)
-				printf("FAIL %s\n", e);
-			else
-				printf("%.1f\n", t1 - t0);
-		}
+		for (long i = 0; i < count; i++)
+			timed_request(fd);
 		return 0;
 	}
 	for (long i = 0; i < count; i++) {

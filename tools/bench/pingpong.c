@@ -1,7 +1,9 @@
-/* pingpong.c - `pingpong PORT ROUNDS SIZE [WRITES]`: one TCP connection to 127.0.0.1:PORT (an echo
- * server), ROUNDS request/response rounds: write SIZE bytes (in WRITES write() calls, default 1),
- * then read() until SIZE bytes came back.  Prints requests per second (the rounds only, not the
- * connect) on stdout.  Part of `make bench` (tools/bench/row_pingpong.sh). */
+/* pingpong.c - `pingpong PORT ROUNDS SIZE [WRITES [GAP_MS]]`: one TCP connection to 127.0.0.1:PORT
+ * (an echo server), ROUNDS request/response rounds: write SIZE bytes (in WRITES write() calls,
+ * default 1), then read() until SIZE bytes came back.  With GAP_MS > 0 the connection sits quiet for
+ * GAP_MS (one nanosleep) before every request, so that each request comes after an idle gap.  Prints
+ * requests per second (the rounds only, not the connect) on stdout.  Part of `make bench`
+ * (tools/bench/row_pingpong.sh, row_supervise.sh). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,15 +26,16 @@ static double now_s(void)
 
 int main(int argc, char **argv)
 {
-	if (argc < 4 || argc > 5) {
-		fprintf(stderr, "usage: pingpong PORT ROUNDS SIZE [WRITES]\n");
+	if (argc < 4 || argc > 6) {
+		fprintf(stderr, "usage: pingpong PORT ROUNDS SIZE [WRITES [GAP_MS]]\n");
 		return 2;
 	}
 	int port = atoi(argv[1]);
 	long rounds = atol(argv[2]);
 	long size = atol(argv[3]);
-	long writes = argc == 5 ? atol(argv[4]) : 1;
-	if (rounds <= 0 || size <= 0 || writes <= 0 || writes > size) {
+	long writes = argc >= 5 ? atol(argv[4]) : 1;
+	long gap_ms = argc == 6 ? atol(argv[5]) : 0;
+	if (rounds <= 0 || size <= 0 || writes <= 0 || writes > size || gap_ms < 0) {
 		fprintf(stderr, "pingpong: bad arguments\n");
 		return 2;
 	}
@@ -55,6 +58,10 @@ int main(int argc, char **argv)
 	double t0 = now_s();
 	for (long r = 0; r < rounds; r++) {
 		long off = 0;
+		if (gap_ms > 0) {
+			struct timespec gap = { .tv_sec = gap_ms / 1000, .tv_nsec = gap_ms % 1000 * 1000000L };
+			nanosleep(&gap, NULL);
+		}
 		for (long w = 0; w < writes; w++) {
 			long len = w == writes - 1 ? size - off : piece;
 			while (len > 0) {

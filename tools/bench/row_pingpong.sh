@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
-# row_pingpong.sh - request/response ping-pong on one loopback connection (64 B and 16 KiB) against
-# a C epoll echo server (the server never runs under the shim):
-#   * throughput, plain vs LD_PRELOAD, alternated runs, median (spread): target >= 0.98x
-#   * syscalls the shim adds per request, counted with strace -f -c at R and 2R rounds so that
-#     startup cancels: ((S_shim(2R) - S_shim(R)) - (S_plain(2R) - S_plain(R))) / R, listed per
-#     syscall.  Target: <= 1 per request, and 0 inside a request: the variant that sends each
-#     request in 2 write()s must add exactly as many as the 1-write variant.
+# row_pingpong.sh - request/response ping-pong on one loopback connection against a C epoll echo
+# server (the server never runs under the library):
+#   counts (deterministic; perf stat or strace -f -c (lib.sh: counter) at R and 2R rounds so that
+#   start-up cancels, shim minus plain, per request, listed per system call; callgrind the same way
+#   for instructions):
+#     * a busy connection, 64 B, 1 write per request: goal 0 system calls added (a connection
+#       quiet for less than HALFCLOSE_PROBE_AFTER_MS, = HALFCLOSE_MIN_IDLE_MS, is not probed)
+#     * the same request in 2 writes: goal 0 (nothing inside a request either; the program's own
+#       reads left out, their number varies with segmentation)
+#     * a request after an idle gap (300 ms > HALFCLOSE_MIN_IDLE_MS 250 ms): goal exactly 1, the
+#       probe's poll
+#     * a request after an idle gap on a connection the server closed (echo_server closes after
+#       100 ms): what a heal costs in system calls, shim (healed) minus plain (the same request on
+#       a live connection); info
+#     * user instructions added per request on the busy connection (callgrind); info
+#   timed (median of the shim/plain ratios of interleaved pairs): 64 B and 16 KiB, goal >= 0.98x;
+#   64 B with HALFCLOSE_PROBE_AFTER_MS=0 (a probe at every request: what one poll costs), info.
 . "$(dirname "$0")/lib.sh"
 
 RUNS=11
@@ -13,94 +23,91 @@ RUNS=11
 PP=$HC_BENCH/pingpong ES=$HC_BENCH/echo_server
 for b in "$PP" "$ES"; do [ -x "$b" ] || die "missing $b"; done
 [ -f "$HC_LIB" ] || die "missing $HC_LIB"
-command -v strace >/dev/null || die "strace not installed"
+[ "$(counter)" = perf ] || command -v strace >/dev/null || die "neither perf nor strace can count system calls"
 
 pick_port PORT
 start_server SRV echo "$ES" "$PORT"
 wait_port "$PORT" 5 "$SRV" || die "echo_server did not start"
 log "echo_server on 127.0.0.1:$PORT (pid $SRV)"
 
-# strace_counts OUTFILE PRELOAD ROUNDS SIZE WRITES: "syscall calls" lines of one pingpong run
-strace_counts() {
-    local out=$1 pre=$2 rounds=$3 size=$4 writes=$5 raw=$T/strace.$RANDOM
-    if [ -n "$pre" ]; then
-        "${HC_ENV_CLEAN[@]}" strace -f -c -o "$raw" -E LD_PRELOAD="$pre" "$PP" "$PORT" "$rounds" "$size" "$writes" \
-            >/dev/null || return 1
-    else
-        "${HC_ENV_CLEAN[@]}" strace -f -c -o "$raw" "$PP" "$PORT" "$rounds" "$size" "$writes" >/dev/null || return 1
-    fi
-    # data lines: % seconds usecs/call calls [errors] syscall
-    awk '$1 ~ /^[0-9.]+$/ && $NF != "total" { print $NF, $4 }' "$raw" | sort >"$out"
-}
+# --- counts ------------------------------------------------------------------------------------
 
-# added_syscalls SIZE WRITES ROUNDS: sets ADDED (total per request), ADDED_OTHER (the part that is not
-# read/write, the program's own calls, whose count can vary with TCP segmentation) and ADDED_LIST
-# ("poll +1.000, ...")
-added_syscalls() {
-    local size=$1 writes=$2 r=$3 k
-    for k in "p1 '' $r" "p2 '' $((2 * r))" "s1 $HC_LIB $r" "s2 $HC_LIB $((2 * r))"; do
-        eval "set -- $k"
-        strace_counts "$T/sc.$1" "$2" "$3" "$size" "$writes" || die "pingpong under strace failed"
-    done
-    local res
-    res=$(awk -v r="$r" '
-        FILENAME ~ /p1$/ { p1[$1] = $2; names[$1] = 1; next }
-        FILENAME ~ /p2$/ { p2[$1] = $2; names[$1] = 1; next }
-        FILENAME ~ /s1$/ { s1[$1] = $2; names[$1] = 1; next }
-        FILENAME ~ /s2$/ { s2[$1] = $2; names[$1] = 1; next }
-        END {
-            tot = 0; rw = 0; list = ""
-            for (n in names) {
-                d = ((s2[n] - s1[n]) - (p2[n] - p1[n])) / r
-                tot += d
-                if (n == "read" || n == "write") rw += d
-                if (d != 0) list = list sprintf("%s%s %+.3f", list == "" ? "" : ", ", n, d)
-            }
-            if (list == "") list = "none"
-            printf "%.3f\t%.6f\t%s\n", tot, tot - rw, list
-        }' "$T/sc.p1" "$T/sc.p2" "$T/sc.s1" "$T/sc.s2")
-    IFS=$'\t' read -r ADDED ADDED_OTHER ADDED_LIST <<<"$res"
-}
-
-for size in 64 16384; do
-    if [ $size = 64 ]; then label="ping-pong 64 B" rounds=20000; else label="ping-pong 16 KiB" rounds=8000; fi
-    log "$label: $RUNS x 2 runs of $rounds rounds"
-    alternate $RUNS "${HC_ENV_CLEAN[*]} $PP $PORT $rounds $size" \
-        "${HC_ENV_CLEAN[*]} LD_PRELOAD=$HC_LIB $PP $PORT $rounds $size" || die "pingpong failed"
-    p=$(median $ALT_PLAIN) s=$(median $ALT_SHIM) r=$(ratio "$p" "$s")
-    cost=$(awk -v p="$p" -v s="$s" 'BEGIN { printf "%+.0f ns/req", 1e9 / s - 1e9 / p }')
-    row "$label" "req/s median (spread)" "$p ($(spread $ALT_PLAIN))" "$s ($(spread $ALT_SHIM))" \
-        "${r}x ($cost)" ">= 0.98x" "$(ge "$r" 0.98)"
-    if [ $size = 64 ]; then
-        # Where the time goes: the same runs with probing held off (a busy connection is never idle
-        # for 60 s), so the difference to the row above is the per-request poll() probe.
-        log "$label: $RUNS x 2 runs with HALFCLOSE_PROBE_AFTER_MS=60000 (no probes)"
-        alternate $RUNS "${HC_ENV_CLEAN[*]} $PP $PORT $rounds $size" \
-            "${HC_ENV_CLEAN[*]} HALFCLOSE_PROBE_AFTER_MS=60000 LD_PRELOAD=$HC_LIB $PP $PORT $rounds $size" ||
-            die "pingpong failed"
-        p=$(median $ALT_PLAIN) s=$(median $ALT_SHIM) r=$(ratio "$p" "$s")
-        cost=$(awk -v p="$p" -v s="$s" 'BEGIN { printf "%+.0f ns/req", 1e9 / s - 1e9 / p }')
-        row "$label, probes off (PROBE_AFTER_MS=60000)" "req/s median (spread)" "$p ($(spread $ALT_PLAIN))" \
-            "$s ($(spread $ALT_SHIM))" "${r}x ($cost)" "diagnostic: cost without the poll" info
-    fi
-done
-
-# Syscalls per request.  64 B: the counts of read/write are exact (one segment per message).
 R=2000
-log "syscalls per request: strace -f -c at $R and $((2 * R)) rounds, 1 write/request"
-added_syscalls 64 1 $R
-a1=$ADDED o1=$ADDED_OTHER l1=$ADDED_LIST
-log "  added per request: $a1 ($l1)"
-row "ping-pong 64 B" "syscalls added/request (strace -c)" "-" "-" "$a1 ($l1)" "<= 1" "$(le "$a1" 1)"
-# Inside a request: the same request sent in 2 write()s.  The shim's own calls (everything but
-# read/write) must not grow; the program's reads can vary by a few per thousand because the echo
-# of the first half sometimes arrives on its own, in plain and shim runs alike.
-log "syscalls per request: 2 writes/request"
-added_syscalls 64 2 $R
-a2=$ADDED o2=$ADDED_OTHER l2=$ADDED_LIST
-log "  added per request: $a2 ($l2)"
-inside=$(awk -v a="$o1" -v b="$o2" 'BEGIN { printf "%+.3f", b - a }')
-row "ping-pong 64 B in 2 writes" "shim syscalls added inside a request" "-" "-" \
-    "$inside (2 writes/req: $l2)" "0 (read/write excluded)" \
-    "$(awk -v x="$inside" 'BEGIN { print (x + 0 == 0) ? "met" : "MISSED" }')"
+busy1() { syscalls_c "$1" "$2" "$PP" "$PORT" "$3" 64 1; }
+busy2() { syscalls_c "$1" "$2" "$PP" "$PORT" "$3" 64 2; }
+log "system calls per request, busy connection: $(counted_by) at $R and $((2 * R)) rounds"
+added_syscalls $R busy1 || die "pingpong, counted, failed"
+log "  1 write/request: added $ADDED ($ADDED_LIST); plain makes $PLAIN_PER per request"
+row "ping-pong 64 B, busy connection" "system calls added/request ($(counted_by))" "$PLAIN_PER" "$SHIM_PER" \
+    "$ADDED ($ADDED_LIST)" "0" "$(zero "$ADDED")"
+# The program's reads are left out here: the echo of the first half sometimes comes on its own, in
+# plain and shim runs alike, so their number varies by a few per thousand.
+HC_COUNT_IGNORE="read" added_syscalls $R busy2 || die "pingpong, counted, failed"
+log "  2 writes/request: added $ADDED ($ADDED_LIST), the program's reads left out"
+row "ping-pong 64 B in 2 writes, busy connection" "system calls added/request ($(counted_by); reads left out)" \
+    "$PLAIN_PER" "$SHIM_PER" "$ADDED ($ADDED_LIST)" "0 (none inside a request)" "$(zero "$ADDED")"
+
+GAP=300 RG=3
+idle() { syscalls_c "$1" "$2" "$PP" "$PORT" "$3" 64 1 $GAP; }
+log "system calls per request after a ${GAP} ms idle gap: $RG and $((2 * RG)) rounds"
+added_syscalls $RG idle || die "pingpong, counted, failed"
+log "  added $ADDED ($ADDED_LIST)"
+row "ping-pong 64 B, each request after a ${GAP} ms idle gap" "system calls added/request ($(counted_by))" \
+    "$PLAIN_PER" "$SHIM_PER" "$ADDED ($ADDED_LIST)" "1 (the probe's poll)" "$(one_poll)"
+
+# The heal: a second echo server closes connections idle for 100 ms; the library's runs go there
+# (every request heals), the plain runs to the live server (a plain run there would fail).
+pick_port PORT_IDLE
+start_server SRV_IDLE echo_idle "$ES" "$PORT_IDLE" 100
+wait_port "$PORT_IDLE" 5 "$SRV_IDLE" || die "echo_server (idle close) did not start"
+healed() {
+    local port=$PORT
+    [ -n "$2" ] && port=$PORT_IDLE
+    syscalls_c "$1" "$2" env HALFCLOSE_STATS="$T/heal.stats" "$PP" "$port" "$3" 64 1 $GAP
+}
+log "system calls per healed request (server closed after 100 ms, ${GAP} ms gap): $RG and $((2 * RG)) rounds"
+added_syscalls $RG healed || die "pingpong, counted, failed"
+heals=$(grep '^halfclose ' "$T/heal.stats" | tail -n 1 | sed -n 's/.* reconnects=\([0-9]*\).*/\1/p')
+log "  added $ADDED ($ADDED_LIST); the last run healed ${heals:-?} of $((2 * RG)) requests"
+verdict=info
+[ "${heals:-0}" = $((2 * RG)) ] || { verdict=MISSED; log "WARNING: not every request was healed"; }
+row "ping-pong 64 B after a ${GAP} ms gap, server closed it (every request healed)" \
+    "system calls added/heal ($(counted_by))" "$PLAIN_PER" "$SHIM_PER" "$ADDED ($ADDED_LIST)" \
+    "probe poll + FIONREAD + the reconnect" "$verdict"
+stop_server "$SRV_IDLE"
+
+if command -v valgrind >/dev/null; then
+    ir() { callgrind_ir "$1" "$PP" "$PORT" "$2" 64 1; }
+    log "user instructions per request, busy connection: callgrind at 2000 and 4000 rounds"
+    added_ir 2000 ir || die "pingpong under callgrind failed"
+    row "ping-pong 64 B, busy connection" "user instructions added/request (callgrind)" "$PLAIN_IR" \
+        "$((PLAIN_IR + ADDED_IR))" "+$ADDED_IR" "-" info
+else
+    log "valgrind not installed: no instruction counts"
+fi
+
+# --- timed -------------------------------------------------------------------------------------
+
+timed_rows || exit 0
+pp_row() { # LABEL ROUNDS SIZE GOAL SHIM_ENV...
+    local label=$1 rounds=$2 size=$3 goal=$4 p s r cost
+    shift 4
+    log "$label: $RUNS interleaved pairs of $rounds rounds"
+    alternate $RUNS "${HC_ENV_CLEAN[*]} $PP $PORT $rounds $size" \
+        "${HC_ENV_CLEAN[*]} $* LD_PRELOAD=$HC_LIB $PP $PORT $rounds $size" || die "pingpong failed"
+    p=$(median $ALT_PLAIN) s=$(median $ALT_SHIM) r=$(paired_ratio "$ALT_PLAIN" "$ALT_SHIM")
+    log "  plain: $ALT_PLAIN; shim: $ALT_SHIM; ratio of medians $(ratio "$p" "$s")"
+    cost=$(awk -v p="$p" -v s="$s" 'BEGIN { printf "%+.0f ns/req", 1e9 / s - 1e9 / p }')
+    if [ "$goal" = info ]; then
+        row "$label" "req/s median (spread); ratio: median of pairs" "$p ($(spread $ALT_PLAIN))" \
+            "$s ($(spread $ALT_SHIM))" "${r}x ($cost)" "-" info
+    else
+        row "$label" "req/s median (spread); ratio: median of pairs" "$p ($(spread $ALT_PLAIN))" \
+            "$s ($(spread $ALT_SHIM))" "${r}x ($cost)" ">= ${goal}x" "$(ge "$r" "$goal")"
+    fi
+}
+pp_row "ping-pong 64 B" 20000 64 0.98
+pp_row "ping-pong 16 KiB" 8000 16384 0.98
+# What a probe costs: the same runs probing every request (the default probes only after a gap).
+pp_row "ping-pong 64 B, HALFCLOSE_PROBE_AFTER_MS=0 (a probe every request)" 20000 64 info HALFCLOSE_PROBE_AFTER_MS=0
 stop_server "$SRV"

@@ -3,8 +3,11 @@
 # memory per socket (heap in use, mallinfo2) and the per-operation cost at
 # 10, 1 000 and the largest count this host allows (100 000 if it can), shim vs
 # plain. Client and server are pinned to the same CPU: the ping-pong then costs
-# the same every time, so a difference of a few hundred ns is visible.
+# the same every time, so a difference of a few hundred ns is visible.  Wall time
+# added per operation: the median of the interleaved pairs' differences.  Slow
+# (tens of thousands of sockets, callgrind): skipped by make bench-counts.
 . "$(dirname "$0")/lib.sh"
+timed_rows || exit 0
 
 B=$HC_BENCH
 [ -x "$B/scale" ] && [ -x "$B/scale_server" ] || die "build $B/scale and $B/scale_server first (make bench)"
@@ -102,7 +105,7 @@ row "scale: 1 B ping-pong round-robin over 10 / 1000 / $max sockets$why" "user i
 # stays in cache, the plain run slows down too, and the probe's poll is the
 # first call to touch the cold socket; the table-only figure (probes held off)
 # shows the table's own share at each count.
-added() { awk -v a="$(median $1)" -v b="$(median $2)" 'BEGIN { printf "%.0f", b - a }'; }
+added() { paired_diff "$1" "$2" | xargs printf '%.0f'; }
 a1k=$(added "${P[1000]}" "${S[1000]}")
 for n in 10 1000 "$max"; do
     pm=$(median ${P[$n]}) sm=$(median ${S[$n]}) a=$(added "${P[$n]}" "${S[$n]}")

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # row_wrk.sh - wrk (1 thread, 50 keep-alive connections, 2 s) against a private
 # nginx serving a tiny static page, plain vs with the shim preloaded into wrk
-# (epoll, non-blocking sockets), runs alternated; Requests/sec median and spread.
+# (epoll, non-blocking sockets), interleaved pairs; Requests/sec median and spread, the median of
+# the pairs' shim/plain ratios, goal >= 0.98x.  Timed only (skipped by make bench-counts).
 . "$(dirname "$0")/lib.sh"
+timed_rows || exit 0
 
 RUNS=${HC_QUICK:+3}
 RUNS=${RUNS:-5}
@@ -57,15 +59,9 @@ m=$(stat_get "$T/stats" managed) rc=$(stat_get "$T/stats" reconnects)
 # 50 connections, plus the one wrk opens first to check the address.
 [ "$m" = 51 ] && [ "$rc" = 0 ] || log "WARNING: expected managed=51 (50 + wrk's address check) reconnects=0, got managed=$m reconnects=$rc"
 
-# shim/plain of each adjacent pair of runs, median of those: robust against a
-# machine whose speed drifts during the row (the ratio of medians is logged).
-paired() {
-    local a=($1) b=($2) i
-    for ((i = 0; i < ${#a[@]} && i < ${#b[@]}; i++)); do ratio "${a[i]}" "${b[i]}"; done | median | xargs printf '%.3f'
-}
-pm=$(median $ALT_PLAIN) sm=$(median $ALT_SHIM) r=$(paired "$ALT_PLAIN" "$ALT_SHIM")
+pm=$(median $ALT_PLAIN) sm=$(median $ALT_SHIM) r=$(paired_ratio "$ALT_PLAIN" "$ALT_SHIM")
 log "ratio of medians $(ratio "$pm" "$sm")"
 row "wrk -t1 -c50 -d2s nginx static page (shim: managed=$m reconnects=$rc)" \
-    "Requests/sec median (spread); ratio: median of run pairs" \
+    "Requests/sec median (spread); ratio: median of pairs" \
     "$(printf '%.0f' "$pm") ($(spread $ALT_PLAIN))" "$(printf '%.0f' "$sm") ($(spread $ALT_SHIM))" \
-    "${r}x" ">= 0.97x" "$(ge "$r" 0.97)"
+    "${r}x" ">= 0.98x" "$(ge "$r" 0.98)"
