@@ -188,16 +188,21 @@ void hc_conn_set_state(struct hc_conn *c, enum hc_conn_state state)
 		state == HC_CONN_CONNECTING || state == HC_CONN_MANAGED || state == HC_CONN_DEAD);
 }
 
-/* Adds one element of size bytes to the array *arr of *n (under 255):
- * returns it, or NULL (the array unchanged) if there is no memory. */
-static void *grow_one(void **arr, unsigned char *n, size_t size)
+/* Adds one element of size bytes to the array *arr of *n (under 255), room
+ * for *cap: returns it, or NULL (the array unchanged) if there is no memory.
+ * The room only grows, so that an event loop's DEL and ADD of the same
+ * registration every request reallocates nothing. */
+static void *grow_one(void **arr, unsigned char *n, unsigned char *cap, size_t size)
 {
-	unsigned char *grown = realloc(*arr, (*n + 1u) * size);
-
-	if (grown == NULL)
-		return NULL;
-	*arr = grown;
-	return grown + (size_t)(*n)++ * size;
+	if (*n == *cap) {
+		unsigned want = *cap ? *cap * 2u : 1u;
+		unsigned char *grown = realloc(*arr, (want > 255 ? 255 : want) * size);
+		if (grown == NULL)
+			return NULL;
+		*arr = grown;
+		*cap = (unsigned char)(want > 255 ? 255 : want);
+	}
+	return (unsigned char *)*arr + (size_t)(*n)++ * size;
 }
 
 int hc_conn_record_option(struct hc_conn *c, int level, int name, const void *val, socklen_t len)
@@ -217,7 +222,7 @@ int hc_conn_record_option(struct hc_conn *c, int level, int name, const void *va
 			c->unreplayable = true;
 			return 0;
 		}
-		o = grow_one((void **)&c->opts, &c->nopts, sizeof(*o));
+		o = grow_one((void **)&c->opts, &c->nopts, &c->opts_cap, sizeof(*o));
 		if (o == NULL)
 			return -1;
 		o->level = level;
@@ -244,7 +249,9 @@ int hc_conn_record_epoll(struct hc_conn *c, int epfd, int op, const struct epoll
 	}
 	if (epfd < 0 || (unsigned)epfd >= HC_FD_LIMIT || ev == NULL)
 		return -1;
-	if (r == NULL && (c->nregs == 255 || (r = grow_one((void **)&c->regs, &c->nregs, sizeof(*r))) == NULL))
+	if (r == NULL && c->nregs == 255)
+		return -1;
+	if (r == NULL && (r = grow_one((void **)&c->regs, &c->nregs, &c->regs_cap, sizeof(*r))) == NULL)
 		return -1;
 	r->epfd = epfd;
 	r->ev = *ev;

@@ -72,6 +72,7 @@ struct hc_conn {
 	bool healing;          /* a reconnect is under way without the lock: hands off */
 	unsigned char nopts;
 	unsigned char nregs;
+	unsigned char opts_cap, regs_cap; /* room in opts, regs */
 	uint8_t proto;                /* enum hc_proto: the class, from the first write on */
 	uint32_t reads;               /* reads that returned bytes (a write's look at them knows if one came between) */
 	socklen_t peer_len, bind_len; /* bind_len 0 = no explicit bind */
