@@ -57,6 +57,15 @@ void scene_teardown(void)
 	hc_cfg = saved_cfg;
 }
 
+TCase *scene_tcase(Suite *s, const char *name, double timeout_s)
+{
+	TCase *tc = tcase_create(name);
+	tcase_add_checked_fixture(tc, scene_setup, scene_teardown);
+	tcase_set_timeout(tc, timeout_s);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+
 /* socket() as the wrappers report it. */
 int app_socket(int type)
 {
@@ -169,6 +178,13 @@ void app_close(int fd)
 {
 	hc_on_close(fd);
 	close(fd);
+}
+
+void assert_write_fails_with_epipe(int fd)
+{
+	errno = 0;
+	ck_assert_int_eq(app_write(fd, "GET k\r\n"), -1);
+	ck_assert_int_eq(errno, EPIPE);
 }
 
 /* One request/response exchange on a live connection. */

@@ -37,6 +37,10 @@ void scene_setup(void);
 
 void scene_teardown(void);
 
+/* A test case named name added to suite s, every test under scene_setup and
+ * scene_teardown and bounded to timeout_s seconds; returns it for its tests. */
+TCase *scene_tcase(Suite *s, const char *name, double timeout_s);
+
 /* socket() as the wrappers report it. */
 int app_socket(int type);
 
@@ -71,6 +75,9 @@ ssize_t app_read(int fd, char *buf, size_t n);
 ssize_t app_read_within(int fd, char *buf, size_t n);
 
 void app_close(int fd);
+
+/* The program's request ("GET k\r\n") on fd fails with EPIPE: the failure path. */
+void assert_write_fails_with_epipe(int fd);
 
 /* One request/response exchange on a live connection. */
 void exchange(int fd, int server);

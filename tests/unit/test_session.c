@@ -297,18 +297,13 @@ END_TEST
 Suite *session_suite(void)
 {
 	Suite *s = suite_create("session");
-	TCase *tc = tcase_create("rebuilt");
-	tcase_add_checked_fixture(tc, scene_setup, scene_teardown);
-	tcase_set_timeout(tc, 30);
+	TCase *tc = scene_tcase(s, "rebuilt", 30);
 	tcase_add_test(tc, a_redis_session_is_rebuilt_before_the_request_goes_out);
 	tcase_add_test(tc, a_refused_rebuild_resets_the_new_connection_and_fails_the_write);
 	tcase_add_test(tc, a_wrong_password_is_not_part_of_the_session);
 	tcase_add_test(tc, a_peeked_reply_is_counted_when_it_is_read);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("never swapped");
-	tcase_add_checked_fixture(tc, scene_setup, scene_teardown);
-	tcase_set_timeout(tc, 30);
+	tc = scene_tcase(s, "never swapped", 30);
 	tcase_add_test(tc, an_open_multi_leaves_a_stale_connection_untouched);
 	tcase_add_test(tc, subscribe_ends_management);
 	tcase_add_test(tc, a_server_that_spoke_first_is_never_swapped);
@@ -316,6 +311,5 @@ Suite *session_suite(void)
 	tcase_add_test(tc, first_writes_of_stateful_protocols_end_management);
 	tcase_add_test(tc, heal_known_leaves_unrecognised_protocols_alone);
 	tcase_add_test(tc, a_connection_left_alone_is_named_in_the_log_with_its_reason);
-	suite_add_tcase(s, tc);
 	return s;
 }
