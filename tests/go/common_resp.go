@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // reason says why a read or write failed, as the clients print it, and the
@@ -33,6 +34,15 @@ func reason(err error) (string, int) {
 		return "EPIPE", 1
 	}
 	return err.Error(), 1
+}
+
+// needArgs exits 2 with "usage: PROG USAGE" unless os.Args has from min to
+// max entries (the program's name included).
+func needArgs(min, max int, usage string) {
+	if len(os.Args) < min || len(os.Args) > max {
+		fmt.Fprintf(os.Stderr, "usage: %s %s\n", prog, usage)
+		os.Exit(2)
+	}
 }
 
 // arg is the program's argument i, or "" if there are fewer.
@@ -55,6 +65,15 @@ func num(s, what string, def int) int {
 		os.Exit(2)
 	}
 	return v
+}
+
+// pingArgs are the arguments 4 to 6 of redis_ping and pool_client: IDLE_MS
+// (default 3500) and DEADLINE_MS (default 3000) as durations, SLOW_MS
+// (default 0).
+func pingArgs() (idle, deadline time.Duration, slow int) {
+	idle = time.Duration(num(arg(4), "IDLE_MS", 3500)) * time.Millisecond
+	deadline = time.Duration(num(arg(5), "DEADLINE_MS", 3000)) * time.Millisecond
+	return idle, deadline, num(arg(6), "SLOW_MS", 0)
 }
 
 // dial connects to HOST:PORT (os.Args[1], os.Args[2]); a failure exits 2 with

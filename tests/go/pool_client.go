@@ -31,14 +31,9 @@ import (
 const prog = "pool_client"
 
 func main() {
-	if len(os.Args) < 4 || len(os.Args) > 7 {
-		fmt.Fprintln(os.Stderr, "usage: pool_client HOST PORT CONNS [IDLE_MS [DEADLINE_MS [SLOW_MS]]]")
-		os.Exit(2)
-	}
+	needArgs(4, 7, "HOST PORT CONNS [IDLE_MS [DEADLINE_MS [SLOW_MS]]]")
 	conns := num(arg(3), "CONNS", 0)
-	idle := time.Duration(num(arg(4), "IDLE_MS", 3500)) * time.Millisecond
-	deadline := time.Duration(num(arg(5), "DEADLINE_MS", 3000)) * time.Millisecond
-	slow := num(arg(6), "SLOW_MS", 0)
+	idle, deadline, slow := pingArgs()
 	if conns < 1 {
 		fmt.Fprintln(os.Stderr, "pool_client: CONNS must be at least 1")
 		os.Exit(2)

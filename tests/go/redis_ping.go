@@ -38,14 +38,9 @@ import (
 const prog = "redis_ping"
 
 func main() {
-	if len(os.Args) < 3 || len(os.Args) > 7 {
-		fmt.Fprintln(os.Stderr, "usage: redis_ping HOST PORT [ROUNDS [IDLE_MS [DEADLINE_MS [SLOW_MS]]]]")
-		os.Exit(2)
-	}
+	needArgs(3, 7, "HOST PORT [ROUNDS [IDLE_MS [DEADLINE_MS [SLOW_MS]]]]")
 	rounds := num(arg(3), "ROUNDS", 2)
-	idle := time.Duration(num(arg(4), "IDLE_MS", 3500)) * time.Millisecond
-	deadline := time.Duration(num(arg(5), "DEADLINE_MS", 3000)) * time.Millisecond
-	slow := num(arg(6), "SLOW_MS", 0)
+	idle, deadline, slow := pingArgs()
 	request, replies := pingRequest(slow)
 
 	conn := dial("")

@@ -33,10 +33,7 @@ import (
 const prog = "redis_session"
 
 func main() {
-	if len(os.Args) != 9 {
-		fmt.Fprintln(os.Stderr, "usage: redis_session HOST PORT USER PASS DB ROUNDS IDLE_MS KEY")
-		os.Exit(2)
-	}
+	needArgs(9, 9, "HOST PORT USER PASS DB ROUNDS IDLE_MS KEY")
 	user, pass, key := os.Args[3], os.Args[4], os.Args[8]
 	db := num(os.Args[5], "DB", -1)
 	rounds := num(os.Args[6], "ROUNDS", -1)
