@@ -216,12 +216,6 @@ unsigned long stat_of(atomic_ulong *f)
 }
 
 
-/* fd is left unmanaged, and it is the one connection counted as passed through. */
-void assert_passed_through(int fd)
-{
-	ck_assert(!hc_fd_managed(fd));
-	assert_stat(passthrough, 1);
-}
 
 
 void sleep_ms(long ms)
@@ -260,6 +254,14 @@ void scene_serve_then_idle_out(struct scene *s)
 {
 	exchange(s->fd, s->server);
 	server_idles_out(s->fd, s->server);
+}
+
+struct scene scene_stale_in_active_use(void)
+{
+	hc_cfg.min_idle_ms = 60000;
+	struct scene s = scene_open();
+	scene_serve_then_idle_out(&s);
+	return s;
 }
 
 /* The same, but the server says goodbye ("-ERR idle\r\n", 11 bytes) before it half-closes. */

@@ -93,18 +93,11 @@ END_TEST
 
 /* ---- TLS at a boundary -------------------------------------------- */
 
-/* fd is no longer managed, and it is the one connection counted as TLS. */
-static void assert_left_as_tls(int fd)
-{
-	ck_assert(!hc_fd_managed(fd));
-	assert_stat(tls_skipped, 1);
-}
-
 START_TEST(tls_connection_is_never_managed)
 {
 	struct scene s = scene_open();
 	ck_assert_int_eq(app_send(s.fd, tls_hello, sizeof tls_hello), 10);
-	assert_left_as_tls(s.fd);
+	assert_left_alone(s.fd, tls_skipped);
 	scene_close(&s);
 }
 END_TEST
@@ -120,7 +113,7 @@ START_TEST(tls_after_starttls_at_a_later_boundary_ends_management)
 	ck_assert(hc_fd_managed(s.fd));
 
 	ck_assert_int_eq(app_send(s.fd, tls_hello, sizeof tls_hello), 10);
-	assert_left_as_tls(s.fd);
+	assert_left_alone(s.fd, tls_skipped);
 	scene_close(&s);
 }
 END_TEST
@@ -132,7 +125,7 @@ START_TEST(tls_record_header_split_across_iovecs_is_detected)
 	static const unsigned char type[] = { 0x16 }, rest[] = { 0x03, 0x01, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o' };
 	struct iovec v[] = { { (void *)rest, 0 }, { (void *)type, 1 }, { (void *)rest, sizeof rest } };
 	ck_assert_int_eq(app_writev(s.fd, v, 3), 10);
-	assert_left_as_tls(s.fd);
+	assert_left_alone(s.fd, tls_skipped);
 	scene_close(&s);
 }
 END_TEST

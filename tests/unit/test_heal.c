@@ -125,9 +125,7 @@ END_TEST
 START_TEST(stale_in_active_use_fails_with_epipe_and_sends_nothing)
 {
 	/* Quiet for less than MIN_IDLE: a reply might still be owed, never swap. */
-	hc_cfg.min_idle_ms = 60000;
-	struct scene s = scene_open();
-	scene_serve_then_idle_out(&s);
+	struct scene s = scene_stale_in_active_use();
 
 	assert_write_fails_with_epipe(s.fd);
 	assert_write_fails_with_epipe(s.fd); /* and stays failed */
@@ -142,9 +140,7 @@ END_TEST
 
 START_TEST(min_idle_refusal_counts_a_reconnect_failure_and_a_stale_connection)
 {
-	hc_cfg.min_idle_ms = 60000;
-	struct scene s = scene_open();
-	scene_serve_then_idle_out(&s);
+	struct scene s = scene_stale_in_active_use();
 
 	assert_write_fails_with_epipe(s.fd);
 	assert_stat(stale, 1);

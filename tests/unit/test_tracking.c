@@ -161,9 +161,7 @@ END_TEST
 
 START_TEST(dead_fd_number_reused_behind_our_back_is_not_failed)
 {
-	hc_cfg.min_idle_ms = 60000;
-	struct scene s = scene_open();
-	scene_serve_then_idle_out(&s);
+	struct scene s = scene_stale_in_active_use();
 	assert_write_fails_with_epipe(s.fd); /* DEAD: stale within MIN_IDLE */
 
 	/* A close no hook sees (glibc-internal, a raw system call), then the lowest
