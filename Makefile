@@ -296,8 +296,11 @@ chaos-short:
 # stdlib only, no module, nothing fetched; the Go caches in the build directory)
 # and C clients linked with -static.
 .PHONY: supervise
-GO_SRC := $(wildcard tests/go/*.go)
+# common_resp.go is no program: the RESP clients (GO_RESP_BINS) are built with it.
+GO_COMMON := tests/go/common_resp.go
+GO_SRC := $(filter-out $(GO_COMMON),$(wildcard tests/go/*.go))
 GO_BINS := $(patsubst tests/go/%.go,$(BUILD)/go/%,$(GO_SRC))
+GO_RESP_BINS := $(BUILD)/go/redis_ping $(BUILD)/go/pool_client $(BUILD)/go/redis_session
 STATIC_CLIENTS := $(BUILD)/static/reqresp $(BUILD)/static/seed_client $(BUILD)/static/fd_crowd \
                   $(BUILD)/static/dup_onto_range
 GO_ENV = CGO_ENABLED=0 GOCACHE=$(abspath $(BUILD))/gocache GOPATH=$(abspath $(BUILD))/gopath \
@@ -306,6 +309,10 @@ GO_ENV = CGO_ENABLED=0 GOCACHE=$(abspath $(BUILD))/gocache GOPATH=$(abspath $(BU
 $(BUILD)/go/%: tests/go/%.go
 	@mkdir -p $(@D)
 	$(GO_ENV) go build -trimpath -o $@ $<
+
+$(GO_RESP_BINS): $(BUILD)/go/%: tests/go/%.go $(GO_COMMON)
+	@mkdir -p $(@D)
+	$(GO_ENV) go build -trimpath -o $@ $^
 
 # glibc's static getaddrinfo warns at link time (NSS); numeric addresses need no NSS.
 $(BUILD)/static/%: tests/clients/%.c tests/clients/client.h

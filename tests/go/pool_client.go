@@ -1,6 +1,7 @@
 // pool_client.go - a pool of connections to redis used at once by as many
 // goroutines: the Go runtime multiplexes them on a few threads and one epoll
-// set, and every one of them goes stale in the same idle period.
+// set, and every one of them goes stale in the same idle period.  Built with
+// common_resp.go.
 //
 //	pool_client HOST PORT CONNS [IDLE_MS [DEADLINE_MS [SLOW_MS]]]
 //
@@ -20,80 +21,30 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
-	"strconv"
 	"sync"
-	"syscall"
 	"time"
 )
 
-func reason(err error) (string, int) {
-	var ne net.Error
-	switch {
-	case errors.Is(err, io.EOF):
-		return "EOF", 1
-	case errors.As(err, &ne) && ne.Timeout():
-		return "timeout", 3
-	case errors.Is(err, syscall.ECONNRESET):
-		return "ECONNRESET", 1
-	case errors.Is(err, syscall.EPIPE):
-		return "EPIPE", 1
-	}
-	return err.Error(), 1
-}
-
-func num(s, what string, def int) int {
-	if s == "" {
-		return def
-	}
-	v, err := strconv.Atoi(s)
-	if err != nil || v < 0 {
-		fmt.Fprintf(os.Stderr, "pool_client: bad %s: %s\n", what, s)
-		os.Exit(2)
-	}
-	return v
-}
+const prog = "pool_client"
 
 func main() {
-	if len(os.Args) < 4 || len(os.Args) > 7 {
-		fmt.Fprintln(os.Stderr, "usage: pool_client HOST PORT CONNS [IDLE_MS [DEADLINE_MS [SLOW_MS]]]")
-		os.Exit(2)
-	}
-	arg := func(i int) string {
-		if i < len(os.Args) {
-			return os.Args[i]
-		}
-		return ""
-	}
+	needArgs(4, 7, "HOST PORT CONNS [IDLE_MS [DEADLINE_MS [SLOW_MS]]]")
 	conns := num(arg(3), "CONNS", 0)
-	idle := time.Duration(num(arg(4), "IDLE_MS", 3500)) * time.Millisecond
-	deadline := time.Duration(num(arg(5), "DEADLINE_MS", 3000)) * time.Millisecond
-	slow := num(arg(6), "SLOW_MS", 0)
+	idle, deadline, slow := pingArgs()
 	if conns < 1 {
 		fmt.Fprintln(os.Stderr, "pool_client: CONNS must be at least 1")
 		os.Exit(2)
 	}
-	request, replies := "*1\r\n$4\r\nPING\r\n", []string{"+PONG\r\n"}
-	if slow > 0 {
-		secs := fmt.Sprintf("%d.%03d", slow/1000, slow%1000)
-		request = fmt.Sprintf("*3\r\n$5\r\nBLPOP\r\n$17\r\nhalfclose:nothing\r\n$%d\r\n%s\r\n", len(secs), secs) +
-			request
-		replies = append([]string{"*-1\r\n"}, replies...)
-	}
+	request, replies := pingRequest(slow)
 
 	pool := make([]net.Conn, conns)
 	readers := make([]*bufio.Reader, conns)
 	for i := range pool {
-		c, err := net.Dial("tcp", net.JoinHostPort(os.Args[1], os.Args[2]))
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "pool_client: dial %d: %v\n", i, err)
-			os.Exit(2)
-		}
-		pool[i], readers[i] = c, bufio.NewReader(c)
+		pool[i] = dial(fmt.Sprintf(" %d", i))
+		readers[i] = bufio.NewReader(pool[i])
 	}
 
 	status := 0
@@ -119,23 +70,15 @@ func main() {
 				defer wg.Done()
 				<-start
 				c, r := pool[i], readers[i]
-				if _, err := c.Write([]byte(request)); err != nil {
+				if _, err := c.Write(request); err != nil {
 					why, rc := reason(err)
 					note(round, i, "write", why, rc)
 					return
 				}
 				c.SetReadDeadline(time.Now().Add(deadline))
-				for _, want := range replies {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						why, rc := reason(err)
-						note(round, i, "read", why, rc)
-						return
-					}
-					if line != want {
-						note(round, i, "read", fmt.Sprintf("unexpected reply %q", line), 4)
-						return
-					}
+				if why, rc := readReplies(r, replies); why != "" {
+					note(round, i, "read", why, rc)
+					return
 				}
 				mu.Lock()
 				answered++

@@ -1,6 +1,7 @@
 // redis_ping.go - a request/response client on one pooled connection to
 // redis, speaking raw RESP over a net.Conn (the Go runtime's own netpoller:
-// non-blocking socket, edge-triggered epoll), stdlib only.
+// non-blocking socket, edge-triggered epoll), stdlib only; built with
+// common_resp.go.
 //
 //	redis_ping HOST PORT [ROUNDS [IDLE_MS [DEADLINE_MS [SLOW_MS]]]]
 //
@@ -29,74 +30,22 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
-	"io"
-	"net"
 	"os"
-	"strconv"
-	"syscall"
 	"time"
 )
 
-func reason(err error) (string, int) {
-	var ne net.Error
-	switch {
-	case errors.Is(err, io.EOF):
-		return "EOF", 1
-	case errors.As(err, &ne) && ne.Timeout():
-		return "timeout (" + err.Error() + ")", 3
-	case errors.Is(err, syscall.ECONNRESET):
-		return "ECONNRESET", 1
-	case errors.Is(err, syscall.EPIPE):
-		return "EPIPE", 1
-	}
-	return err.Error(), 1
-}
-
-func num(s, what string, def int) int {
-	if s == "" {
-		return def
-	}
-	v, err := strconv.Atoi(s)
-	if err != nil || v < 0 {
-		fmt.Fprintf(os.Stderr, "redis_ping: bad %s: %s\n", what, s)
-		os.Exit(2)
-	}
-	return v
-}
+const prog = "redis_ping"
 
 func main() {
-	if len(os.Args) < 3 || len(os.Args) > 7 {
-		fmt.Fprintln(os.Stderr, "usage: redis_ping HOST PORT [ROUNDS [IDLE_MS [DEADLINE_MS [SLOW_MS]]]]")
-		os.Exit(2)
-	}
-	arg := func(i int) string {
-		if i < len(os.Args) {
-			return os.Args[i]
-		}
-		return ""
-	}
+	needArgs(3, 7, "HOST PORT [ROUNDS [IDLE_MS [DEADLINE_MS [SLOW_MS]]]]")
 	rounds := num(arg(3), "ROUNDS", 2)
-	idle := time.Duration(num(arg(4), "IDLE_MS", 3500)) * time.Millisecond
-	deadline := time.Duration(num(arg(5), "DEADLINE_MS", 3000)) * time.Millisecond
-	slow := num(arg(6), "SLOW_MS", 0)
-	request, replies := "*1\r\n$4\r\nPING\r\n", []string{"+PONG\r\n"}
-	if slow > 0 {
-		secs := fmt.Sprintf("%d.%03d", slow/1000, slow%1000)
-		request = fmt.Sprintf("*3\r\n$5\r\nBLPOP\r\n$17\r\nhalfclose:nothing\r\n$%d\r\n%s\r\n", len(secs), secs) +
-			request
-		replies = append([]string{"*-1\r\n"}, replies...)
-	}
+	idle, deadline, slow := pingArgs()
+	request, replies := pingRequest(slow)
 
-	conn, err := net.Dial("tcp", net.JoinHostPort(os.Args[1], os.Args[2]))
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "redis_ping: dial: %v\n", err)
-		os.Exit(2)
-	}
+	conn := dial("")
 	r := bufio.NewReader(conn)
-	fail := func(round int, op string, err error) {
-		why, rc := reason(err)
+	fail := func(round int, op, why string, rc int) {
 		fmt.Fprintf(os.Stderr, "redis_ping: round %d: %s: %s\n", round, op, why)
 		os.Exit(rc)
 	}
@@ -105,20 +54,13 @@ func main() {
 		if round > 1 {
 			time.Sleep(idle)
 		}
-		if _, err := conn.Write([]byte(request)); err != nil {
-			fail(round, "write", err)
+		if _, err := conn.Write(request); err != nil {
+			why, rc := reason(err)
+			fail(round, "write", why, rc)
 		}
 		conn.SetReadDeadline(time.Now().Add(deadline))
-		for _, want := range replies {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				fail(round, "read", err)
-			}
-			if line != want {
-				fmt.Fprintf(os.Stderr, "redis_ping: round %d: read: unexpected reply %q (expected %q)\n",
-					round, line, want)
-				os.Exit(4)
-			}
+		if why, rc := readReplies(r, replies); why != "" {
+			fail(round, "read", why, rc)
 		}
 		if slow > 0 {
 			fmt.Printf("round %d: PONG (after BLPOP for %d ms)\n", round, slow)

@@ -1,7 +1,8 @@
 // redis_session.go - a redis client with a session: it logs in and selects a
 // database once on its one connection, as an application's connection setup
 // does, then reads one key ROUNDS times, IDLE_MS apart.  Raw RESP over a
-// net.Conn (the Go runtime's netpoller), stdlib only.
+// net.Conn (the Go runtime's netpoller), stdlib only; built with
+// common_resp.go.
 //
 //	redis_session HOST PORT USER PASS DB ROUNDS IDLE_MS KEY
 //
@@ -21,65 +22,24 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
-func reason(err error) (string, int) {
-	var ne net.Error
-	switch {
-	case errors.Is(err, io.EOF):
-		return "EOF", 1
-	case errors.As(err, &ne) && ne.Timeout():
-		return "timeout", 3
-	case errors.Is(err, syscall.ECONNRESET):
-		return "ECONNRESET", 1
-	case errors.Is(err, syscall.EPIPE):
-		return "EPIPE", 1
-	}
-	return err.Error(), 1
-}
-
-func num(s, what string) int {
-	v, err := strconv.Atoi(s)
-	if err != nil || v < 0 {
-		fmt.Fprintf(os.Stderr, "redis_session: bad %s: %s\n", what, s)
-		os.Exit(2)
-	}
-	return v
-}
-
-func encode(args ...string) []byte {
-	var b strings.Builder
-	fmt.Fprintf(&b, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
-	}
-	return []byte(b.String())
-}
+const prog = "redis_session"
 
 func main() {
-	if len(os.Args) != 9 {
-		fmt.Fprintln(os.Stderr, "usage: redis_session HOST PORT USER PASS DB ROUNDS IDLE_MS KEY")
-		os.Exit(2)
-	}
+	needArgs(9, 9, "HOST PORT USER PASS DB ROUNDS IDLE_MS KEY")
 	user, pass, key := os.Args[3], os.Args[4], os.Args[8]
-	db := num(os.Args[5], "DB")
-	rounds := num(os.Args[6], "ROUNDS")
-	idle := time.Duration(num(os.Args[7], "IDLE_MS")) * time.Millisecond
+	db := num(os.Args[5], "DB", -1)
+	rounds := num(os.Args[6], "ROUNDS", -1)
+	idle := time.Duration(num(os.Args[7], "IDLE_MS", -1)) * time.Millisecond
 
-	conn, err := net.Dial("tcp", net.JoinHostPort(os.Args[1], os.Args[2]))
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "redis_session: dial: %v\n", err)
-		os.Exit(2)
-	}
+	conn := dial("")
 	r := bufio.NewReader(conn)
 	fail := func(step, op string, err error) {
 		why, rc := reason(err)

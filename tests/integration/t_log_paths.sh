@@ -22,7 +22,7 @@ hc_run_shim to_stderr HALFCLOSE_LOG=info HALFCLOSE_LOG_FILE=/dev/stderr HALFCLOS
 hc_assert_rc 0 reqresp
 hc_assert_count "$ERR" "$heal_line" 2 "stderr (the heal lines)"
 hc_assert_count "$ERR" "halfclose pid=" 1 "stderr (the stats line)"
-hc_check "the stats line says 2 reconnects" grep -q 'halfclose pid=.* reconnects=2 ' "$ERR"
+hc_assert_stat "$ERR" reconnects -eq 2
 
 hc_section "log to /dev/fd/1"
 hc_run_shim to_stdout HALFCLOSE_LOG=info HALFCLOSE_LOG_FILE=/dev/fd/1 "$HC_CLIENTS/reqresp" "$HOST" "$P" 2 3000

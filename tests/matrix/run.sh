@@ -22,8 +22,8 @@
 # Environment: HC_BUILD (absolute build dir, default <repo>/build; the
 # clients are in $HC_BUILD/clients and $HC_BUILD/matrix), HC_KEEP=1 keeps
 # the temp dir.
-# shellcheck source-path=SCRIPTDIR source=../integration/lib.sh
-. "$(dirname "$0")/../integration/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
 export LC_ALL=C # the servers' and clients' messages are compared as text
 M_DIR=$HC_TESTS/matrix
 M_BIN=$HC_BUILD/matrix
@@ -52,7 +52,7 @@ m_passthrough() { m_register passthrough "$1" "$2"; M_ARG[$1]="${*:3}"; }
 m_client() { M_CLIENT=$1; }
 
 # m_run MODE CMD...: runs CMD once without (plain) or with (shim) the
-# library; sets RC, OUT, ERR, STATS (tests/integration/lib.sh: hc_run).
+# library; sets RC, OUT, ERR, STATS (tests/lib.sh: hc_run).
 m_run() {
     local mode=$1
     shift

@@ -1,7 +1,7 @@
 # shellcheck shell=bash disable=SC2034 # the variables are read by run.sh and cases.sh
 # tests/matrix/servers.sh — the real servers of the matrix, each configured to
 # close idle connections after 1-2 s.  Sourced by run.sh after
-# tests/integration/lib.sh (hc_pick_port, hc_start, $T, $HOST).
+# tests/lib.sh (hc_pick_port, hc_start, $T, $HOST).
 #
 # srv_NAME starts server NAME on 127.0.0.1 in its own process group (stopped
 # by pgid when the driver exits) and sets, for the driver and the cases:

@@ -6,8 +6,8 @@
 # render without a warning, and the seed's demo (tools/demo.sh: the C client
 # preloaded, the Go client supervised, against ncat -i 2) passes with the
 # installed launcher; dpkg -r removes every file again.
-# shellcheck source-path=SCRIPTDIR source=../integration/lib.sh
-. "$(dirname "$0")/../integration/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
 
 VERSION=$(sed -n 's/^VERSION *:= *//p' "$HC_ROOT/Makefile")
 ARCH=$(dpkg --print-architecture)

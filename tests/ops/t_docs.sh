@@ -6,8 +6,8 @@
 # pages lint clean (mandoc -T lint, man --warnings).  And the check can fail:
 # on a copy of the tree with a variable added to the parser, a default
 # changed in the README, or a counter added, it names each disagreement.
-# shellcheck source-path=SCRIPTDIR source=../integration/lib.sh
-. "$(dirname "$0")/../integration/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
 
 hc_section "man pages lint clean"
 for page in "$HC_ROOT/man/halfclose.1" "$HC_ROOT/man/libhalfclose.7"; do

@@ -9,8 +9,8 @@
 # sooner than the server's setting and no later than closewatch's slowest
 # close plus 1 s, and the HALFCLOSE_MAX_IDLE_MS it suggests is below the
 # close.  Then the errors: no listener, a bad target, --send and --http both.
-# shellcheck source-path=SCRIPTDIR source=../integration/lib.sh
-. "$(dirname "$0")/../integration/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
 # shellcheck source=../matrix/servers.sh
 . "$HC_TESTS/matrix/servers.sh"
 export LC_ALL=C
@@ -50,7 +50,7 @@ jobs_+=($!)
 wait "${jobs_[@]}"
 
 # field FILE KEY: KEY's value on the summary line of measure's output.
-field() { sed -n "s/^halfclose measure .*\b$2=\([^ ]*\).*/\1/p" "$1"; }
+field() { hc_kv last "$2" '^halfclose measure ' "$1"; }
 
 for s in "${SERVERS[@]}"; do
     m=$T/measure_$s c=$T/close_$s

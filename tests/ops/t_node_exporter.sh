@@ -6,8 +6,8 @@
 # --collector.textfile.directory; `halfclose stats --prometheus`, written as
 # a timer would (a temporary file renamed), shows up in /metrics with the
 # client's pid and comm, and a later write shows the count grown.
-# shellcheck source-path=SCRIPTDIR source=../integration/lib.sh
-. "$(dirname "$0")/../integration/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
 
 hc_require_shim
 hc_pick_port P

@@ -5,8 +5,8 @@
 # every LD_PRELOAD path in the recipes is where the package puts the
 # library; every HALFCLOSE_* name in them is a variable the launcher knows;
 # the Kubernetes pod spec is valid YAML with the settings in the app's env.
-# shellcheck source-path=SCRIPTDIR source=../integration/lib.sh
-. "$(dirname "$0")/../integration/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
 
 VERSION=$(sed -n 's/^VERSION *:= *//p' "$HC_ROOT/Makefile")
 PKG=$HC_BUILD/halfclose_${VERSION}_$(dpkg --print-architecture).deb

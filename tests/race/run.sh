@@ -72,8 +72,8 @@ fi
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ip link set lo up || { echo "race: ip link set lo up failed" >&2; exit 1; }
-# shellcheck source-path=SCRIPTDIR source=../integration/lib.sh
-. "$HERE/../integration/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$HERE/../lib.sh"
 # shellcheck disable=SC2034 # lib.sh's verdict line names the test
 HC_TEST_NAME=race
 
@@ -246,32 +246,19 @@ phase_summary() {
 count_out() { cat "$T"/"$1".c*.out | grep -cE -- "$2"; }
 
 # summary_total PHASE KEY: KEY summed over the clients' summary lines.
-summary_total() {
-    cat "$T"/"$1".c*.out | awk -v k="$2" '/^summary /{ for (i = 3; i <= NF; i++) { split($i, kv, "=");
-        if (kv[1] == k) s += kv[2] } } END { print s + 0 }'
-}
+summary_total() { hc_kv sum "$2" '^summary ' "$T"/"$1".c*.out || echo 0; }
 
 # line_total PHASE KEY: KEY=N summed over the clients' OK and LOST lines (--epoll's
 # per-cycle counts: there even for a client that was stopped before its summary).
-line_total() {
-    cat "$T"/"$1".c*.out | awk -v k="$2" '/^(OK|LOST) /{ for (i = 4; i <= NF; i++) { n = index($i, "=");
-        if (substr($i, 1, n - 1) == k) s += substr($i, n + 1) } } END { print s + 0 }'
-}
+line_total() { hc_kv sum "$2" '^(OK|LOST) ' "$T"/"$1".c*.out || echo 0; }
 
 # stats_sum PHASE KEY: KEY summed over the shim's stats lines of PHASE.
-stats_sum() {
-    cat "$T"/"$1".c*.stats 2>/dev/null | awk -v k="$2" '/^halfclose /{ for (i = 2; i <= NF; i++) {
-        n = index($i, "="); if (substr($i, 1, n - 1) == k) s += substr($i, n + 1) } } END { print s + 0 }'
-}
+stats_sum() { hc_stats sum "$2" "$T"/"$1".c*.stats || echo 0; }
 
-stats_lines() { cat "$T"/"$1".c*.stats 2>/dev/null | grep -c '^halfclose '; }
+stats_lines() { hc_stats lines "" "$T"/"$1".c*.stats; }
 
 # stats_nonzero PHASE KEY: stats lines of PHASE whose KEY is not 0 (or missing).
-stats_nonzero() {
-    cat "$T"/"$1".c*.stats 2>/dev/null | awk -v k="$2" '/^halfclose /{ v = "";
-        for (i = 2; i <= NF; i++) { n = index($i, "="); if (substr($i, 1, n - 1) == k) v = substr($i, n + 1) }
-        if (v != "0") bad++ } END { print bad + 0 }'
-}
+stats_nonzero() { hc_stats nonzero "$2" "$T"/"$1".c*.stats; }
 
 # received PHASE: "CLIENT SEQ" for every request line in the server's log, once per time received.
 received() { awk '$4 == "recv" && $5 == "REQ" { print $6, $7 }' "$T/reqlog_$1.log"; }
@@ -298,6 +285,34 @@ assert_clients_ran() {
     hc_check "all $CLIENTS clients ran their $CYCLES cycles and exited 0 ($bad did not)" [ "$bad" -eq 0 ]
     hc_check "no client got an answer to another request (BAD lines: $(count_out "$1" '^BAD '))" \
         [ "$(count_out "$1" '^BAD ')" -eq 0 ]
+}
+
+# assert_race_lost PHASE: at least 90 % of the cycles lost, and as many to the
+# race's mark: the FIN, then the RST that answered the request, which is still
+# unacknowledged: the very state the replay takes for "never delivered".
+assert_race_lost() {
+    local lost raced
+    lost=$(summary_total "$1" lost)
+    hc_check "at least 90 % of the cycles lost ($lost of $TOTAL, need $NINETY)" [ "$lost" -ge "$NINETY" ]
+    raced=$(count_out "$1" '^LOST .* read:EOF .*later: state=CLOSE outq=[1-9]')
+    hc_check "at least 90 % lost to the FIN and the RST behind it: read EOF, then state CLOSE, SIOCOUTQ > 0 ($raced)" \
+        [ "$raced" -ge "$NINETY" ]
+}
+
+# assert_replayed PHASE: no cycle lost, each request received once, one stats
+# line per client, replays >= 90 % of the cycles (the race happened and the
+# replay cured it), no reconnect failure.  Sets replays.
+assert_replayed() {
+    local lost ok
+    lost=$(summary_total "$1" lost) ok=$(summary_total "$1" ok)
+    hc_check "no cycle lost ($lost lost, $ok ok)" test "$lost" -eq 0 -a "$ok" -eq "$TOTAL"
+    assert_log_exactly_once "$1" every
+    hc_check "one stats line per client ($(stats_lines "$1"))" [ "$(stats_lines "$1")" -eq "$CLIENTS" ]
+    replays=$(stats_sum "$1" replays)
+    hc_check "replays >= 90 % of the cycles: the race happened and the replay cured it ($replays, need $NINETY)" \
+        [ "$replays" -ge "$NINETY" ]
+    hc_check "reconnect_failures = 0 ($(stats_sum "$1" reconnect_failures))" \
+        [ "$(stats_sum "$1" reconnect_failures)" -eq 0 ]
 }
 
 # assert_log_exactly_once PHASE WHICH: the server received each request of
@@ -340,13 +355,7 @@ hc_wait_for 5 [ -e "$T/fin_delay.ready" ] || { hc_fail "fin_delay bound queue $Q
 hc_section "close, plain: every request written while the server's FIN is held"
 run_clients close_plain close plain
 assert_clients_ran close_plain
-lost=$(summary_total close_plain lost)
-hc_check "at least 90 % of the cycles lost ($lost of $TOTAL, need $NINETY)" [ "$lost" -ge "$NINETY" ]
-# The race's mark: the FIN, then the RST that answered the request, which is
-# still unacknowledged: the very state the replay takes for "never delivered".
-raced=$(count_out close_plain '^LOST .* read:EOF .*later: state=CLOSE outq=[1-9]')
-hc_check "at least 90 % lost to the FIN and the RST behind it: read EOF, then state CLOSE, SIOCOUTQ > 0 ($raced)" \
-    [ "$raced" -ge "$NINETY" ]
+assert_race_lost close_plain
 hc_check "the server never read a request it answered with RST ($(received close_plain | wc -l) read, $(summary_total close_plain ok) answered)" \
     [ "$(received close_plain | wc -l)" -eq "$(summary_total close_plain ok)" ]
 
@@ -356,11 +365,7 @@ client_mode epoll
 hc_section "close, plain, epoll: the same race from an edge-triggered event loop (non-blocking socket)"
 run_clients close_plain_epoll close plain
 assert_clients_ran close_plain_epoll
-lost=$(summary_total close_plain_epoll lost)
-hc_check "at least 90 % of the cycles lost ($lost of $TOTAL, need $NINETY)" [ "$lost" -ge "$NINETY" ]
-raced=$(count_out close_plain_epoll '^LOST .* read:EOF .*later: state=CLOSE outq=[1-9]')
-hc_check "at least 90 % lost to the FIN and the RST behind it: read EOF, then state CLOSE, SIOCOUTQ > 0 ($raced)" \
-    [ "$raced" -ge "$NINETY" ]
+assert_race_lost close_plain_epoll
 timeouts=$(count_out close_plain_epoll '^LOST .* timeout:')
 hc_check "no cycle timed out waiting for an event ($timeouts)" [ "$timeouts" -eq 0 ]
 eagain=$(line_total close_plain_epoll eagain_after_wake)
@@ -382,15 +387,7 @@ hc_require_shim_race
 hc_section "close, shim: the reset request resent on a new connection${SHIM_ENV[*]:+ (${SHIM_ENV[*]})}"
 run_clients close_shim close shim
 assert_clients_ran close_shim
-hc_check "no cycle lost ($(summary_total close_shim lost) lost, $(summary_total close_shim ok) ok)" \
-    test "$(summary_total close_shim lost)" -eq 0 -a "$(summary_total close_shim ok)" -eq "$TOTAL"
-assert_log_exactly_once close_shim every
-hc_check "one stats line per client ($(stats_lines close_shim))" [ "$(stats_lines close_shim)" -eq "$CLIENTS" ]
-replays=$(stats_sum close_shim replays)
-hc_check "replays >= 90 % of the cycles: the race happened and the replay cured it ($replays, need $NINETY)" \
-    [ "$replays" -ge "$NINETY" ]
-hc_check "reconnect_failures = 0 ($(stats_sum close_shim reconnect_failures))" \
-    [ "$(stats_sum close_shim reconnect_failures)" -eq 0 ]
+assert_replayed close_shim
 
 # --- full close, shim, event loop: EAGAIN while the replay is in flight, then the reply as an event ---
 
@@ -398,18 +395,10 @@ client_mode epoll
 hc_section "close, shim, epoll: the replay under an edge-triggered event loop${SHIM_ENV[*]:+ (${SHIM_ENV[*]})}"
 run_clients close_shim_epoll close shim
 assert_clients_ran close_shim_epoll
-hc_check "no cycle lost ($(summary_total close_shim_epoll lost) lost, $(summary_total close_shim_epoll ok) ok)" \
-    test "$(summary_total close_shim_epoll lost)" -eq 0 -a "$(summary_total close_shim_epoll ok)" -eq "$TOTAL"
+assert_replayed close_shim_epoll
 timeouts=$(count_out close_shim_epoll '^LOST .* timeout:')
 hc_check "no cycle timed out waiting for an event: the new socket's registration is in place ($timeouts)" \
     [ "$timeouts" -eq 0 ]
-assert_log_exactly_once close_shim_epoll every
-hc_check "one stats line per client ($(stats_lines close_shim_epoll))" \
-    [ "$(stats_lines close_shim_epoll)" -eq "$CLIENTS" ]
-replays=$(stats_sum close_shim_epoll replays)
-hc_check "replays >= 90 % of the cycles ($replays, need $NINETY)" [ "$replays" -ge "$NINETY" ]
-hc_check "reconnect_failures = 0 ($(stats_sum close_shim_epoll reconnect_failures))" \
-    [ "$(stats_sum close_shim_epoll reconnect_failures)" -eq 0 ]
 eagain=$(line_total close_shim_epoll eagain_after_wake)
 hc_check "reads that returned EAGAIN right after a wake, no more than the replays ($eagain, $replays replays)" \
     [ "$eagain" -le "$replays" ]

@@ -1,7 +1,7 @@
 # shellcheck shell=bash disable=SC2034 # the variables are for the tests that source this file
 # tests/session/lib.sh — helpers for the session tests (issue 13: connections
 # that carry state), on top of tests/supervise/lib.sh (and so of
-# tests/integration/lib.sh).
+# tests/lib.sh).
 #
 # Source it first thing:   . "$(dirname "$0")/lib.sh"
 #

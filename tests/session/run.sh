@@ -8,7 +8,7 @@
 #
 # tests/integration/run.sh on this directory (same output, same environment),
 # 4 tests at once by default. The tests source tests/session/lib.sh, which
-# builds on tests/supervise/lib.sh and tests/integration/lib.sh.
+# builds on tests/supervise/lib.sh and tests/lib.sh.
 cd "$(dirname "$0")/../.." || exit 1
 HC_TEST_DIR=tests/session HC_JOBS=${HC_JOBS:-4} HC_TEST_TIMEOUT=${HC_TEST_TIMEOUT:-80} \
     exec tests/integration/run.sh "$@"

@@ -22,9 +22,7 @@ hc_start_ncat_loop srv_ncat_hc "$P2"
 hc_run_hc seed_hc "$HC_STATIC/seed_client" "$HOST" "$P2"
 hc_assert_rc 0 "halfclose static seed_client"
 hc_assert_contains "$OUT" "writen to server = Halo2" "seed_client output"
-hc_wait_for 2 grep -qx HaloHalo2 "$T/srv_ncat_hc.out"
-hc_check "server output is exactly 'HaloHalo2' (got '$(cat "$T/srv_ncat_hc.out")')" \
-    [ "$(cat "$T/srv_ncat_hc.out")" = HaloHalo2 ]
+hc_assert_server_got srv_ncat_hc HaloHalo2
 hc_assert_stat "$STATS" reconnects -ge 2
 
 hc_finish

@@ -28,6 +28,6 @@ hc_assert_contains "$OUT" "round 3: ok" "reqresp stdout"
 hc_assert_stat "$STATS" reconnects -ge 2
 hc_assert_stat "$STATS" stale -ge 2
 hc_check "exactly one stats line (not the library's as well)" \
-    [ "$(grep -c '^halfclose ' "$STATS")" -eq 1 ]
+    [ "$(hc_stats lines "" "$STATS")" -eq 1 ]
 
 hc_finish

@@ -57,6 +57,15 @@ void scene_teardown(void)
 	hc_cfg = saved_cfg;
 }
 
+TCase *scene_tcase(Suite *s, const char *name, double timeout_s)
+{
+	TCase *tc = tcase_create(name);
+	tcase_add_checked_fixture(tc, scene_setup, scene_teardown);
+	tcase_set_timeout(tc, timeout_s);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+
 /* socket() as the wrappers report it. */
 int app_socket(int type)
 {
@@ -171,6 +180,13 @@ void app_close(int fd)
 	close(fd);
 }
 
+void assert_write_fails_with_epipe(int fd)
+{
+	errno = 0;
+	ck_assert_int_eq(app_write(fd, "GET k\r\n"), -1);
+	ck_assert_int_eq(errno, EPIPE);
+}
+
 /* One request/response exchange on a live connection. */
 void exchange(int fd, int server)
 {
@@ -200,12 +216,6 @@ unsigned long stat_of(atomic_ulong *f)
 }
 
 
-/* fd is left unmanaged, and it is the one connection counted as passed through. */
-void assert_passed_through(int fd)
-{
-	ck_assert(!hc_fd_managed(fd));
-	assert_stat(passthrough, 1);
-}
 
 
 void sleep_ms(long ms)
@@ -244,6 +254,14 @@ void scene_serve_then_idle_out(struct scene *s)
 {
 	exchange(s->fd, s->server);
 	server_idles_out(s->fd, s->server);
+}
+
+struct scene scene_stale_in_active_use(void)
+{
+	hc_cfg.min_idle_ms = 60000;
+	struct scene s = scene_open();
+	scene_serve_then_idle_out(&s);
+	return s;
 }
 
 /* The same, but the server says goodbye ("-ERR idle\r\n", 11 bytes) before it half-closes. */

@@ -37,6 +37,10 @@ void scene_setup(void);
 
 void scene_teardown(void);
 
+/* A test case named name added to suite s, every test under scene_setup and
+ * scene_teardown and bounded to timeout_s seconds; returns it for its tests. */
+TCase *scene_tcase(Suite *s, const char *name, double timeout_s);
+
 /* socket() as the wrappers report it. */
 int app_socket(int type);
 
@@ -72,6 +76,9 @@ ssize_t app_read_within(int fd, char *buf, size_t n);
 
 void app_close(int fd);
 
+/* The program's request ("GET k\r\n") on fd fails with EPIPE: the failure path. */
+void assert_write_fails_with_epipe(int fd);
+
 /* One request/response exchange on a live connection. */
 void exchange(int fd, int server);
 
@@ -82,8 +89,13 @@ bool listener_has_a_connection(int listener);
 
 unsigned long stat_of(atomic_ulong *f);
 
-/* fd is left unmanaged, and it is the one connection counted as passed through. */
-void assert_passed_through(int fd);
+/* fd is left unmanaged, and it is the one connection counted under
+ * hc_stats.counter (passthrough, tls_skipped, stateful_skipped, ...). */
+#define assert_left_alone(fd, counter)         \
+	do {                                   \
+		ck_assert(!hc_fd_managed(fd)); \
+		assert_stat(counter, 1);       \
+	} while (0)
 
 void sleep_ms(long ms);
 
@@ -97,6 +109,10 @@ struct scene scene_open(void);
 
 /* A request is served, then the server's idle timer fires. */
 void scene_serve_then_idle_out(struct scene *s);
+
+/* A scene whose server idled out a connection that was in active use:
+ * MIN_IDLE (a minute) not reached, so it is stale but may not be swapped. */
+struct scene scene_stale_in_active_use(void);
 
 /* The same, but the server says goodbye ("-ERR idle\r\n", 11 bytes) before it half-closes. */
 void scene_serve_then_say_goodbye(struct scene *s);

@@ -111,9 +111,7 @@ START_TEST(a_signal_handler_writing_the_fd_its_thread_heals_passes_through)
 	handler_wrote = -2;
 	on_alarm(write_in_handler, 80000);
 	t0 = hc_now_ns();
-	errno = 0;
-	ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), -1);
-	ck_assert_int_eq(errno, EPIPE);
+	assert_write_fails_with_epipe(s.fd);
 	ck_assert_msg(handler_wrote != -2, "the handler never returned");
 	ck_assert_msg(ms_since(t0) < 1000, "the signal did not end the heal (%llu ms)",
 		      (unsigned long long)ms_since(t0));
@@ -408,9 +406,7 @@ START_TEST(a_nonblocking_socket_heals_within_its_own_small_budget)
 	hc_cfg.nonblock_connect_ms = 100;
 	ck_assert_int_eq(hc_fcntl_set(fcntl, s.fd, F_SETFL, O_NONBLOCK), 0);
 	t0 = hc_now_ns();
-	errno = 0;
-	ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), -1);
-	ck_assert_int_eq(errno, EPIPE);
+	assert_write_fails_with_epipe(s.fd);
 	ck_assert_msg(ms_since(t0) < 600, "a non-blocking write was held %llu ms", (unsigned long long)ms_since(t0));
 	close(filler);
 	scene_close(&s);
@@ -434,9 +430,7 @@ START_TEST(a_signal_ends_a_heal_in_its_connect)
 	hc_cfg.retries = 0;
 	on_alarm(nothing, 100000);
 	t0 = hc_now_ns();
-	errno = 0;
-	ck_assert_int_eq(app_write(s.fd, "GET k\r\n"), -1);
-	ck_assert_int_eq(errno, EPIPE);
+	assert_write_fails_with_epipe(s.fd);
 	ck_assert_msg(ms_since(t0) < 1000, "the heal went on after the signal (%llu ms)",
 		      (unsigned long long)ms_since(t0));
 	signal(SIGALRM, SIG_DFL);
@@ -529,31 +523,22 @@ END_TEST
 Suite *reliability_suite(void)
 {
 	Suite *s = suite_create("reliability");
-	TCase *tc = tcase_create("signals");
-	tcase_add_checked_fixture(tc, scene_setup, scene_teardown);
-	tcase_set_timeout(tc, 20);
+	TCase *tc = scene_tcase(s, "signals", 20);
 	tcase_add_test(tc, a_signal_handler_writing_the_fd_its_thread_heals_passes_through);
 	tcase_add_test(tc, a_signal_handler_writing_another_socket_while_the_lock_is_held_never_deadlocks);
 	tcase_add_test(tc, a_signal_handler_closing_the_fd_its_thread_heals_does_not_get_it_back);
 	tcase_add_test(tc, a_signal_ends_a_heal_in_its_connect);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("threads and fork");
-	tcase_add_checked_fixture(tc, scene_setup, scene_teardown);
-	tcase_set_timeout(tc, 20);
+	tc = scene_tcase(s, "threads and fork", 20);
 	tcase_add_test(tc, a_thread_cancelled_in_a_heal_leaves_the_fd_usable);
 	tcase_add_test(tc, a_thread_cancelled_while_waiting_for_a_heal_does_not_keep_the_lock);
 	tcase_add_test(tc, settings_made_by_another_thread_during_a_heal_reach_the_new_socket);
 	tcase_add_test(tc, signal_driven_io_settings_survive_a_swap);
 	tcase_add_test(tc, a_child_forked_during_a_heal_does_not_hold_the_new_socket);
 	tcase_add_test(tc, a_nonblocking_socket_heals_within_its_own_small_budget);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("epoll");
-	tcase_add_checked_fixture(tc, scene_setup, scene_teardown);
-	tcase_set_timeout(tc, 20);
+	tc = scene_tcase(s, "epoll", 20);
 	tcase_add_test(tc, a_fired_oneshot_registration_stays_disarmed_across_a_swap);
 	tcase_add_test(tc, an_armed_oneshot_registration_stays_armed_and_a_left_out_one_can_be_deleted);
-	suite_add_tcase(s, tc);
 	return s;
 }

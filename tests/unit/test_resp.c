@@ -19,10 +19,12 @@ static size_t cmd(char *out, size_t cap, int argc, const char *const *argv)
 	return n;
 }
 
+/* The number of arguments of a variadic macro's list of strings. */
+#define N_ARGS(...) ((int)(sizeof((const char *[]){ __VA_ARGS__ }) / sizeof(const char *)))
+
 /* CMD(array, ...): the command into a char array; CMD_AT(array, off, ...): at off in it. */
-#define CMD_AT(buf, off, ...)                                                                          \
-	cmd((buf) + (off), sizeof(buf) - (off), (int)(sizeof((const char *[]){ __VA_ARGS__ }) / sizeof(const char *)), \
-	    (const char *[]){ __VA_ARGS__ })
+#define CMD_AT(buf, off, ...) \
+	cmd((buf) + (off), sizeof(buf) - (off), N_ARGS(__VA_ARGS__), (const char *[]){ __VA_ARGS__ })
 #define CMD(buf, ...) CMD_AT(buf, 0, __VA_ARGS__)
 
 static bool wrote(struct hc_resp *r, const char *s, size_t n)
@@ -30,18 +32,12 @@ static bool wrote(struct hc_resp *r, const char *s, size_t n)
 	return hc_resp_wrote(r, (const unsigned char *)s, n);
 }
 
-static bool wrote_cmd1(struct hc_resp *r, const char *a)
+/* WROTE_CMD(r, ...): the program writes the command, in one write. */
+#define WROTE_CMD(r, ...) wrote_argv(r, N_ARGS(__VA_ARGS__), (const char *[]){ __VA_ARGS__ })
+static bool wrote_argv(struct hc_resp *r, int argc, const char *const *argv)
 {
 	char b[256];
-	size_t n = CMD(b, a);
-	return wrote(r, b, n);
-}
-
-static bool wrote_cmd2(struct hc_resp *r, const char *a, const char *b1)
-{
-	char b[256];
-	size_t n = CMD(b, a, b1);
-	return wrote(r, b, n);
+	return wrote(r, b, cmd(b, sizeof b, argc, argv));
 }
 
 static bool read_str(struct hc_resp *r, const char *s)
@@ -96,7 +92,7 @@ START_TEST(a_failed_session_command_changes_nothing)
 	ck_assert(wrote(&r, SELECT2, strlen(SELECT2)));
 	ck_assert(read_str(&r, "-ERR DB index is out of range\r\n"));
 	ck_assert_str_eq(record(&r), "");
-	ck_assert(wrote_cmd2(&r, "AUTH", "wrong"));
+	ck_assert(WROTE_CMD(&r, "AUTH", "wrong"));
 	ck_assert(read_str(&r, "-WRONGPASS invalid username-password pair or user is disabled.\r\n"));
 	ck_assert_str_eq(record(&r), "");
 	ck_assert_uint_eq(hc_resp_record_count(&r), 0);
@@ -205,7 +201,7 @@ START_TEST(the_supervisor_keeps_session_commands_as_written)
 	ck_assert(!hc_resp_watching(&r));
 	ck_assert_str_eq(record(&r), SELECT2);
 	/* A RESET's outcome decides the session, and is not seen. */
-	ck_assert(!wrote_cmd1(&r, "RESET"));
+	ck_assert(!WROTE_CMD(&r, "RESET"));
 	ck_assert_int_eq(r.end, HC_RESP_END_UNKNOWN);
 	hc_resp_free(&r);
 }
@@ -217,12 +213,12 @@ START_TEST(a_later_select_takes_the_place_of_the_earlier)
 	char want[256];
 	size_t n = 0;
 	hc_resp_init(&r, false, MAX);
-	ck_assert(wrote_cmd2(&r, "AUTH", "pw1"));
-	ck_assert(wrote_cmd2(&r, "SELECT", "1"));
-	ck_assert(wrote_cmd2(&r, "CLIENT", "x")); /* not a session command */
+	ck_assert(WROTE_CMD(&r, "AUTH", "pw1"));
+	ck_assert(WROTE_CMD(&r, "SELECT", "1"));
+	ck_assert(WROTE_CMD(&r, "CLIENT", "x")); /* not a session command */
 	/* A longer password in AUTH's place: the SELECT after it moves up. */
-	ck_assert(wrote_cmd2(&r, "AUTH", "a-much-longer-password"));
-	ck_assert(wrote_cmd2(&r, "SELECT", "12"));
+	ck_assert(WROTE_CMD(&r, "AUTH", "a-much-longer-password"));
+	ck_assert(WROTE_CMD(&r, "SELECT", "12"));
 	ck_assert_uint_eq(hc_resp_record_count(&r), 2);
 	/* AUTH stays first: the SELECT after it needed it. */
 	n += CMD_AT(want, n, "AUTH", "a-much-longer-password");
@@ -230,8 +226,8 @@ START_TEST(a_later_select_takes_the_place_of_the_earlier)
 	ck_assert_str_eq(record(&r), want);
 	ck_assert_str_eq(describe(&r), "db 12, auth");
 	/* And back to a short one. */
-	ck_assert(wrote_cmd2(&r, "AUTH", "p"));
-	ck_assert(wrote_cmd2(&r, "SELECT", "3"));
+	ck_assert(WROTE_CMD(&r, "AUTH", "p"));
+	ck_assert(WROTE_CMD(&r, "SELECT", "3"));
 	n = CMD(want, "AUTH", "p");
 	n += CMD_AT(want, n, "SELECT", "3");
 	ck_assert_str_eq(record(&r), want);
@@ -267,9 +263,9 @@ START_TEST(hello_refused_is_not_kept_and_bare_hello_changes_nothing)
 {
 	struct hc_resp r;
 	hc_resp_init(&r, true, MAX);
-	ck_assert(wrote_cmd2(&r, "HELLO", "3"));
+	ck_assert(WROTE_CMD(&r, "HELLO", "3"));
 	ck_assert(read_str(&r, "-NOPROTO unsupported protocol version\r\n"));
-	ck_assert(wrote_cmd1(&r, "HELLO"));
+	ck_assert(WROTE_CMD(&r, "HELLO"));
 	ck_assert(!hc_resp_watching(&r));
 	ck_assert_str_eq(record(&r), "");
 	hc_resp_free(&r);
@@ -284,9 +280,9 @@ START_TEST(reset_clears_all_but_client_setinfo)
 	hc_resp_init(&r, true, MAX);
 	ck_assert(wrote(&r, b, n));
 	ck_assert(read_str(&r, "+OK\r\n"));
-	ck_assert(wrote_cmd2(&r, "SELECT", "3"));
+	ck_assert(WROTE_CMD(&r, "SELECT", "3"));
 	ck_assert(read_str(&r, "+OK\r\n"));
-	ck_assert(wrote_cmd1(&r, "RESET"));
+	ck_assert(WROTE_CMD(&r, "RESET"));
 	ck_assert_int_eq(hc_resp_swappable(&r), HC_RESP_SWAP_PENDING);
 	ck_assert(read_str(&r, "+RESET\r\n"));
 	b[n] = '\0';
@@ -300,18 +296,18 @@ START_TEST(multi_and_watch_forbid_a_swap_until_exec_or_discard)
 {
 	struct hc_resp r;
 	hc_resp_init(&r, true, MAX);
-	ck_assert(wrote_cmd1(&r, "MULTI"));
+	ck_assert(WROTE_CMD(&r, "MULTI"));
 	ck_assert_int_eq(hc_resp_swappable(&r), HC_RESP_SWAP_MULTI);
-	ck_assert(wrote_cmd2(&r, "INCR", "n"));
-	ck_assert(wrote_cmd1(&r, "EXEC"));
+	ck_assert(WROTE_CMD(&r, "INCR", "n"));
+	ck_assert(WROTE_CMD(&r, "EXEC"));
 	ck_assert_int_eq(hc_resp_swappable(&r), HC_RESP_SWAP_OK);
-	ck_assert(wrote_cmd2(&r, "WATCH", "k"));
+	ck_assert(WROTE_CMD(&r, "WATCH", "k"));
 	ck_assert_int_eq(hc_resp_swappable(&r), HC_RESP_SWAP_WATCH);
-	ck_assert(wrote_cmd1(&r, "UNWATCH"));
+	ck_assert(WROTE_CMD(&r, "UNWATCH"));
 	ck_assert_int_eq(hc_resp_swappable(&r), HC_RESP_SWAP_OK);
-	ck_assert(wrote_cmd2(&r, "WATCH", "k"));
-	ck_assert(wrote_cmd1(&r, "MULTI"));
-	ck_assert(wrote_cmd1(&r, "DISCARD"));
+	ck_assert(WROTE_CMD(&r, "WATCH", "k"));
+	ck_assert(WROTE_CMD(&r, "MULTI"));
+	ck_assert(WROTE_CMD(&r, "DISCARD"));
 	ck_assert_int_eq(hc_resp_swappable(&r), HC_RESP_SWAP_OK);
 	hc_resp_free(&r);
 }
@@ -321,8 +317,8 @@ START_TEST(a_session_command_inside_multi_ends_management)
 {
 	struct hc_resp r;
 	hc_resp_init(&r, false, MAX);
-	ck_assert(wrote_cmd1(&r, "MULTI"));
-	ck_assert(!wrote_cmd2(&r, "SELECT", "2"));
+	ck_assert(WROTE_CMD(&r, "MULTI"));
+	ck_assert(!WROTE_CMD(&r, "SELECT", "2"));
 	ck_assert_int_eq(r.end, HC_RESP_END_IN_MULTI);
 	hc_resp_free(&r);
 }
@@ -440,15 +436,15 @@ START_TEST(a_session_longer_than_the_bound_ends_management)
 	memset(pw, 'p', sizeof pw - 1);
 	pw[sizeof pw - 1] = '\0';
 	hc_resp_init(&r, false, 100);
-	ck_assert(!wrote_cmd2(&r, "AUTH", pw));
+	ck_assert(!WROTE_CMD(&r, "AUTH", pw));
 	ck_assert_int_eq(r.end, HC_RESP_END_TOO_BIG);
 	hc_resp_free(&r);
 
 	/* Many small ones: the record would outgrow it. */
 	hc_resp_init(&r, false, 100);
-	ck_assert(wrote_cmd2(&r, "SELECT", "1"));
-	ck_assert(wrote_cmd2(&r, "AUTH", "a"));
-	ck_assert(wrote_cmd1(&r, "READONLY"));
+	ck_assert(WROTE_CMD(&r, "SELECT", "1"));
+	ck_assert(WROTE_CMD(&r, "AUTH", "a"));
+	ck_assert(WROTE_CMD(&r, "READONLY"));
 	char b[128];
 	size_t n = CMD(b, "CLIENT", "SETNAME", "a-rather-long-connection-name");
 	ck_assert(!wrote(&r, b, n));
@@ -457,8 +453,8 @@ START_TEST(a_session_longer_than_the_bound_ends_management)
 
 	/* A long command that is no session command is fine. */
 	hc_resp_init(&r, false, 100);
-	ck_assert(wrote_cmd2(&r, "GET", pw));
-	ck_assert(wrote_cmd2(&r, "CLIENT", pw));
+	ck_assert(WROTE_CMD(&r, "GET", pw));
+	ck_assert(WROTE_CMD(&r, "CLIENT", pw));
 	ck_assert_int_eq(r.end, HC_RESP_END_NONE);
 	hc_resp_free(&r);
 
@@ -481,7 +477,7 @@ START_TEST(losing_sight_of_replies_keeps_pending_commands_but_not_a_reset)
 	hc_resp_free(&r);
 
 	hc_resp_init(&r, true, MAX);
-	ck_assert(wrote_cmd1(&r, "RESET"));
+	ck_assert(WROTE_CMD(&r, "RESET"));
 	ck_assert(!hc_resp_lost_sight(&r));
 	ck_assert_int_eq(r.end, HC_RESP_END_UNKNOWN);
 	hc_resp_free(&r);
@@ -502,7 +498,7 @@ static struct hc_resp three(void)
 	size_t n = CMD(b, "HELLO", "3", "AUTH", "u", "p");
 	hc_resp_init(&r, false, MAX);
 	ck_assert(wrote(&r, b, n));
-	ck_assert(wrote_cmd2(&r, "SELECT", "2"));
+	ck_assert(WROTE_CMD(&r, "SELECT", "2"));
 	n = CMD(b, "CLIENT", "SETNAME", "app");
 	ck_assert(wrote(&r, b, n));
 	ck_assert_uint_eq(hc_resp_record_count(&r), 3);

@@ -10,11 +10,9 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "loopback.h"
 #include "replay.h"
 #include "safe.h"
@@ -69,34 +67,6 @@ START_TEST(safe_requests_are_the_ones_that_change_nothing)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		ck_assert_msg(safe(cases[i].proto, cases[i].req) == cases[i].safe, "case %zu (%s)", i, cases[i].req);
 	ck_assert(!hc_request_safe(HC_PROTO_HTTP1, NULL, 0));
-}
-END_TEST
-
-/* HALFCLOSE_REPLAY: safe (the default), all, off; anything else is one
- * clear message that names the choices. */
-START_TEST(replay_takes_safe_all_or_off)
-{
-	static const struct {
-		const char *value;
-		int ret;
-		enum hc_replay_policy want;
-	} cases[] = {
-		{ NULL, 0, HC_REPLAY_SAFE }, { "safe", 0, HC_REPLAY_SAFE }, { "all", 0, HC_REPLAY_ALL },
-		{ "off", 0, HC_REPLAY_OFF }, { "ALL", -1, 0 }, { "", -1, 0 }, { "1", -1, 0 }, { "safe,all", -1, 0 },
-	};
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct hc_config c;
-		char entry[64], err[512] = "";
-		char *env[] = { entry, NULL };
-		snprintf(entry, sizeof entry, "HALFCLOSE_REPLAY=%s", cases[i].value ? cases[i].value : "");
-		ck_assert_int_eq(hc_config_parse(&c, cases[i].value ? env : (char *[]){ NULL }, err, sizeof err),
-				 cases[i].ret);
-		if (cases[i].ret == 0)
-			ck_assert_int_eq(c.replay, cases[i].want);
-		else
-			ck_assert_msg(strstr(err, "HALFCLOSE_REPLAY=") && strstr(err, "safe, all or off"), "case %zu: %s", i,
-				      err);
-	}
 }
 END_TEST
 
@@ -262,7 +232,6 @@ Suite *safe_suite(void)
 	TCase *tc = tcase_create("requests");
 
 	tcase_add_test(tc, safe_requests_are_the_ones_that_change_nothing);
-	tcase_add_test(tc, replay_takes_safe_all_or_off);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("replays");
 	tcase_add_checked_fixture(tc, scene_setup, scene_teardown);

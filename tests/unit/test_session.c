@@ -166,8 +166,7 @@ START_TEST(subscribe_ends_management)
 {
 	struct scene s = scene_open();
 	ck_assert_int_eq(app_write(s.fd, "*2\r\n$9\r\nSUBSCRIBE\r\n$2\r\nch\r\n"), 27);
-	ck_assert(!hc_fd_managed(s.fd));
-	assert_stat(stateful_skipped, 1);
+	assert_left_alone(s.fd, stateful_skipped);
 	scene_close(&s);
 }
 END_TEST
@@ -181,8 +180,7 @@ START_TEST(a_server_that_spoke_first_is_never_swapped)
 	ck_assert_int_eq(write(s.server, "220 mail ESMTP\r\n", 16), 16);
 	ck_assert_int_eq(app_read_within(s.fd, buf, sizeof buf), 16);
 	ck_assert_int_eq(app_write(s.fd, "EHLO me\r\n"), 9);
-	ck_assert(!hc_fd_managed(s.fd));
-	assert_stat(stateful_skipped, 1);
+	assert_left_alone(s.fd, stateful_skipped);
 	scene_close(&s);
 }
 END_TEST
@@ -193,8 +191,7 @@ START_TEST(an_unread_greeting_may_heal_the_first_write_but_not_later_ones)
 	ck_assert_int_eq(write(s.server, "+OK POP3 ready\r\n", 16), 16);
 	ck_assert(wait_for_events(s.fd, POLLIN) & POLLIN);
 	ck_assert_int_eq(app_write(s.fd, "CAPA\r\n"), 6);
-	ck_assert(!hc_fd_managed(s.fd));
-	assert_stat(stateful_skipped, 1);
+	assert_left_alone(s.fd, stateful_skipped);
 	scene_close(&s);
 }
 END_TEST
@@ -254,8 +251,7 @@ START_TEST(heal_known_leaves_unrecognised_protocols_alone)
 	hc_cfg.heal = HC_HEAL_KNOWN;
 	scene_connect(&s);
 	ck_assert_int_eq(app_write(s.fd, "Halo"), 4);
-	ck_assert(!hc_fd_managed(s.fd));
-	assert_stat(unknown_skipped, 1);
+	assert_left_alone(s.fd, unknown_skipped);
 	scene_hang_up(&s);
 	scene_connect(&s);
 	ck_assert_int_eq(app_write(s.fd, "GET / HTTP/1.1\r\n\r\n"), 18);
@@ -297,18 +293,13 @@ END_TEST
 Suite *session_suite(void)
 {
 	Suite *s = suite_create("session");
-	TCase *tc = tcase_create("rebuilt");
-	tcase_add_checked_fixture(tc, scene_setup, scene_teardown);
-	tcase_set_timeout(tc, 30);
+	TCase *tc = scene_tcase(s, "rebuilt", 30);
 	tcase_add_test(tc, a_redis_session_is_rebuilt_before_the_request_goes_out);
 	tcase_add_test(tc, a_refused_rebuild_resets_the_new_connection_and_fails_the_write);
 	tcase_add_test(tc, a_wrong_password_is_not_part_of_the_session);
 	tcase_add_test(tc, a_peeked_reply_is_counted_when_it_is_read);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("never swapped");
-	tcase_add_checked_fixture(tc, scene_setup, scene_teardown);
-	tcase_set_timeout(tc, 30);
+	tc = scene_tcase(s, "never swapped", 30);
 	tcase_add_test(tc, an_open_multi_leaves_a_stale_connection_untouched);
 	tcase_add_test(tc, subscribe_ends_management);
 	tcase_add_test(tc, a_server_that_spoke_first_is_never_swapped);
@@ -316,6 +307,5 @@ Suite *session_suite(void)
 	tcase_add_test(tc, first_writes_of_stateful_protocols_end_management);
 	tcase_add_test(tc, heal_known_leaves_unrecognised_protocols_alone);
 	tcase_add_test(tc, a_connection_left_alone_is_named_in_the_log_with_its_reason);
-	suite_add_tcase(s, tc);
 	return s;
 }

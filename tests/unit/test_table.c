@@ -521,12 +521,20 @@ START_TEST(threads_changing_neighbouring_fds_do_not_disturb_each_other)
 }
 END_TEST
 
+/* A test case of the suite, every test ending with the table emptied. */
+static TCase *table_tcase(Suite *s, const char *name)
+{
+	TCase *tc = tcase_create(name);
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+
 Suite *table_suite(void)
 {
 	Suite *s = suite_create("table");
 
-	TCase *tc = tcase_create("entries");
-	tcase_add_checked_fixture(tc, NULL, teardown);
+	TCase *tc = table_tcase(s, "entries");
 	tcase_add_test(tc, added_entry_is_found_zeroed_and_unconnected);
 	tcase_add_test(tc, lookup_of_an_unknown_fd_is_null);
 	tcase_add_test(tc, removed_entry_is_gone);
@@ -535,10 +543,8 @@ Suite *table_suite(void)
 	tcase_add_test(tc, add_over_an_existing_entry_replaces_it);
 	tcase_add_test(tc, ten_thousand_entries_are_all_found_and_all_removed);
 	tcase_add_test(tc, an_entry_without_options_fits_the_256_byte_budget);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("bits");
-	tcase_add_checked_fixture(tc, NULL, teardown);
+	tc = table_tcase(s, "bits");
 	tcase_add_test(tc, add_sets_the_known_bit_only);
 	tcase_add_test(tc, managed_bit_follows_the_state);
 	tcase_add_test(tc, remove_clears_both_bits);
@@ -548,23 +554,18 @@ Suite *table_suite(void)
 	tcase_add_test(tc, fds_outside_the_limit_are_never_known);
 	tcase_add_test(tc, any_known_sees_an_entry_only_inside_the_range_across_word_boundaries);
 	tcase_add_test(tc, any_known_clamps_ranges_beyond_the_fd_limit);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("options");
-	tcase_add_checked_fixture(tc, NULL, teardown);
+	tc = table_tcase(s, "options");
 	tcase_add_test(tc, options_are_recorded_in_the_order_first_set);
 	tcase_add_test(tc, setting_an_option_again_replaces_it_in_place);
 	tcase_add_test(tc, same_name_at_another_level_is_another_option);
 	tcase_add_test(tc, option_value_of_hc_opt_max_bytes_is_recorded);
 	tcase_add_test(tc, too_large_option_value_makes_the_conn_unreplayable);
 	tcase_add_test(tc, more_options_than_nopts_can_count_make_the_conn_unreplayable);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("locking");
-	tcase_add_checked_fixture(tc, NULL, teardown);
+	tc = table_tcase(s, "locking");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, threads_changing_neighbouring_fds_do_not_disturb_each_other);
-	suite_add_tcase(s, tc);
 
 	return s;
 }
