@@ -279,8 +279,11 @@ CHAOS_BINS := $(BUILD)/chaos/chaos_server $(BUILD)/chaos/chaos_client
 $(BUILD)/chaos:
 	mkdir -p $@
 
-$(BUILD)/chaos/chaos_server: tests/chaos/chaos_server.c | $(BUILD)/chaos
-	$(CC) $(CFLAGS) -o $@ $<
+# chaos_common.[ch]: what the server and the client share.
+CHAOS_COMMON := tests/chaos/chaos_common.c tests/chaos/chaos_common.h tests/clients/client.h
+
+$(BUILD)/chaos/chaos_server: tests/chaos/chaos_server.c $(CHAOS_COMMON) | $(BUILD)/chaos
+	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^)
 
 $(BUILD)/chaos/chaos_client: tests/chaos/chaos_client.c tests/clients/client.h | $(BUILD)/chaos
 	$(CC) $(CFLAGS) -o $@ $< -lpthread
