@@ -164,6 +164,14 @@ static bool consume(struct conn *c, size_t n)
     return r == (ssize_t)n;
 }
 
+/* After C executed a request: a reset 0..abort_max_ms later, and nothing more read. */
+static void doom(struct conn *c)
+{
+    c->doomed = true;
+    c->pending = P_ABORT;
+    c->pending_at = mono_ms() + rnd_between(&rng, 0, opt("abort_max_ms"));
+}
+
 /* The per-request misbehaviours, drawn in this order from one number in [0, 1000). */
 enum req_act { R_REJECT, R_EXEC_ABORT, R_EXEC_UNREAD, R_EXEC_HALFCLOSE, R_REPLY_CLOSE, R_REPLY_HALFCLOSE,
                R_REPLY_DELAY, R_REPLY };
@@ -206,11 +214,8 @@ static bool handle_line(struct conn *c, const char *line, size_t len)
     if (c->shut_wr) {
         bool abort_it = chance_permille(&rng, opt("halfclosed_abort"));
         say("E %s c=%d:%lu a=%s", id, me, c->n, abort_it ? "noreply_abort" : "noreply");
-        if (abort_it) {
-            c->doomed = true;
-            c->pending = P_ABORT;
-            c->pending_at = mono_ms() + rnd_between(&rng, 0, opt("abort_max_ms"));
-        }
+        if (abort_it)
+            doom(c);
         return true;
     }
     say("E %s c=%d:%lu a=%s", id, me, c->n, req_names[act]);
@@ -222,9 +227,7 @@ static bool handle_line(struct conn *c, const char *line, size_t len)
         conn_end(c, "fin", "exec_unread"); /* with input unread: the kernel sends RST */
         return false;
     case R_EXEC_ABORT:
-        c->doomed = true;
-        c->pending = P_ABORT;
-        c->pending_at = mono_ms() + rnd_between(&rng, 0, opt("abort_max_ms"));
+        doom(c);
         return true;
     case R_EXEC_HALFCLOSE:
         shut_write(c, "exec_halfclose");
