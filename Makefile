@@ -279,11 +279,16 @@ CHAOS_BINS := $(BUILD)/chaos/chaos_server $(BUILD)/chaos/chaos_client
 $(BUILD)/chaos:
 	mkdir -p $@
 
-$(BUILD)/chaos/chaos_server: tests/chaos/chaos_server.c | $(BUILD)/chaos
-	$(CC) $(CFLAGS) -o $@ $<
+# chaos_common.[ch]: what the server and the client share; the client's modes are
+# chaos_pool.c, chaos_fork.c and chaos_loop.c (chaos_client.h between its files).
+CHAOS_COMMON := tests/chaos/chaos_common.c tests/chaos/chaos_common.h tests/clients/client.h
+CHAOS_CLIENT_SRC := $(addprefix tests/chaos/,chaos_client.c chaos_pool.c chaos_fork.c chaos_loop.c)
 
-$(BUILD)/chaos/chaos_client: tests/chaos/chaos_client.c tests/clients/client.h | $(BUILD)/chaos
-	$(CC) $(CFLAGS) -o $@ $< -lpthread
+$(BUILD)/chaos/chaos_server: tests/chaos/chaos_server.c $(CHAOS_COMMON) | $(BUILD)/chaos
+	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^)
+
+$(BUILD)/chaos/chaos_client: $(CHAOS_CLIENT_SRC) tests/chaos/chaos_client.h $(CHAOS_COMMON) | $(BUILD)/chaos
+	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) -lpthread
 
 chaos: all $(BUILD)/race/fin_delay $(CHAOS_BINS)
 	HC_BUILD=$(abspath $(BUILD)) HC_CHAOS_REQUESTS=$(CHAOS_REQUESTS) tests/chaos/run.sh

@@ -50,32 +50,17 @@
  *   MS L closed|open                        SIGUSR1's listener restart
  *   MS T how=close|abort conns=N            SIGTERM
  * Exit 0 after SIGTERM; 1 on a setup error; 2 on usage errors.
+ *
+ * The request line's parser, the options, the draws and the log are the ones
+ * chaos_client uses too: chaos_common.[ch].
  */
-#define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
+#include "chaos_common.h"
+
 #include <signal.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
-#define LINE_MAX_BYTES 8192
 #define HALF_CLOSED_LINGER_MS 5000
-
-struct opt {
-    const char *name;
-    long value;
-};
 
 /* Per mille unless the name ends in _ms. */
 static struct opt opts[] = {
@@ -87,12 +72,9 @@ static struct opt opts[] = {
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
-static long opt(const char *name)
+static long opt(const char *key)
 {
-    for (size_t i = 0; i < NOPTS; i++)
-        if (strcmp(opts[i].name, name) == 0)
-            return opts[i].value;
-    abort(); /* a name in this file that is not in opts */
+    return opt_value(opts, NOPTS, key);
 }
 
 enum idle_act { IDLE_CLOSE, IDLE_HALFCLOSE, IDLE_ABORT };
@@ -118,67 +100,11 @@ struct conn {
 static struct conn **conns; /* by fd */
 static int conns_cap;
 static unsigned long nconns_total, nconns_open;
-static int log_fd = -1, epfd = -1, lfd = -1, sfd = -1;
+static int epfd = -1, lfd = -1, sfd = -1;
 static unsigned short port;
 static uint64_t rng;
 static pid_t me;
 static long long relisten_at; /* monotonic ms at which to listen again; 0: listening */
-
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
-/* A number in [lo, hi]. */
-static long rnd_between(long lo, long hi)
-{
-    return hi <= lo ? lo : lo + (long)(rnd() % (uint64_t)(hi - lo + 1));
-}
-
-/* True with probability PERMILLE / 1000. */
-static bool chance(long permille)
-{
-    return (long)(rnd() % 1000) < permille;
-}
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Appends one line to the log: "MS " then the formatted text, in one write. */
-static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
-{
-    char line[512];
-    struct timespec ts;
-    va_list ap;
-    int n;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    n = snprintf(line, sizeof line, "%lld.%03ld ", (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
-                 (ts.tv_nsec / 1000) % 1000);
-    va_start(ap, fmt);
-    n += vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
-    va_end(ap);
-    if (n > (int)sizeof line - 2)
-        n = (int)sizeof line - 2;
-    line[n++] = '\n';
-    if (write(log_fd, line, (size_t)n) != n) {
-        perror("chaos_server: log");
-        exit(1);
-    }
-}
-
-static const char *errname(int e)
-{
-    const char *n = strerrorname_np(e);
-    return n ? n : "unknown-errno";
-}
 
 static int open_listener(void)
 {
@@ -230,51 +156,20 @@ static void send_reply(struct conn *c)
         say("U %s c=%d:%lu %s", c->reply_id, me, c->n, n < 0 ? errname(errno) : "short");
 }
 
-/* Checks LINE (LEN bytes, the '\n' included) against "id=ID n=N pad=P\n";
- * copies ID to ID (size 96) and returns the length of "id=ID " (0 if the line
- * is bad). */
-static size_t parse_request(const char *line, size_t len, char *id)
-{
-    size_t i = 3, idlen, plen;
-    long n = 0;
-
-    if (len < 4 || memcmp(line, "id=", 3) != 0)
-        return 0;
-    while (i < len && (line[i] == '.' || line[i] == '_' || line[i] == '-' || (line[i] >= '0' && line[i] <= '9') ||
-                       (line[i] >= 'a' && line[i] <= 'z') || (line[i] >= 'A' && line[i] <= 'Z')))
-        i++;
-    idlen = i - 3;
-    if (idlen == 0 || idlen > 80 || i >= len || line[i] != ' ')
-        return 0;
-    memcpy(id, line + 3, idlen);
-    id[idlen] = '\0';
-    if (len - i < 4 || memcmp(line + i, " n=", 3) != 0)
-        return 0;
-    {
-        size_t j = i + 3;
-        if (j >= len || line[j] < '0' || line[j] > '9')
-            return 0;
-        while (j < len && line[j] >= '0' && line[j] <= '9' && n < 100000)
-            n = n * 10 + (line[j++] - '0');
-        if (len - j < 5 || memcmp(line + j, " pad=", 5) != 0)
-            return 0;
-        j += 5;
-        plen = len - 1 - j;
-        if ((long)plen != n)
-            return 0;
-        for (; j < len - 1; j++)
-            if (line[j] < 'a' || line[j] > 'z')
-                return 0;
-    }
-    return i + 1;
-}
-
 /* Reads exactly N bytes that are already there (peeked); false on a failure. */
 static bool consume(struct conn *c, size_t n)
 {
-    static char sink[LINE_MAX_BYTES];
+    static char sink[REQ_MAX];
     ssize_t r = recv(c->fd, sink, n, MSG_DONTWAIT);
     return r == (ssize_t)n;
+}
+
+/* After C executed a request: a reset 0..abort_max_ms later, and nothing more read. */
+static void doom(struct conn *c)
+{
+    c->doomed = true;
+    c->pending = P_ABORT;
+    c->pending_at = mono_ms() + rnd_between(&rng, 0, opt("abort_max_ms"));
 }
 
 /* The per-request misbehaviours, drawn in this order from one number in [0, 1000). */
@@ -285,7 +180,7 @@ static const char *const req_names[] = { "reject", "exec_abort", "exec_unread", 
 
 static enum req_act draw_request_action(void)
 {
-    long x = (long)(rnd() % 1000), edge = 0;
+    long x = (long)(xorshift(&rng) % 1000), edge = 0;
 
     for (int a = R_REJECT; a < R_REPLY; a++)
         if (x < (edge += opt(req_names[a])))
@@ -297,7 +192,7 @@ static enum req_act draw_request_action(void)
  * what to do, does it.  Returns false if C is gone. */
 static bool handle_line(struct conn *c, const char *line, size_t len)
 {
-    char id[96];
+    char id[ID_MAX + 1];
     size_t prefix = parse_request(line, len, id);
     enum req_act act;
 
@@ -308,7 +203,7 @@ static bool handle_line(struct conn *c, const char *line, size_t len)
     }
     act = c->shut_wr ? R_REPLY : draw_request_action();
     if (act == R_REJECT) {
-        conn_end(c, chance(500) ? "rst" : "fin", "reject");
+        conn_end(c, chance_permille(&rng, 500) ? "rst" : "fin", "reject");
         return false;
     }
     if (!consume(c, act == R_EXEC_UNREAD ? prefix : len)) {
@@ -317,17 +212,14 @@ static bool handle_line(struct conn *c, const char *line, size_t len)
     }
     /* Executed: logged before anything goes back. */
     if (c->shut_wr) {
-        bool abort_it = chance(opt("halfclosed_abort"));
+        bool abort_it = chance_permille(&rng, opt("halfclosed_abort"));
         say("E %s c=%d:%lu a=%s", id, me, c->n, abort_it ? "noreply_abort" : "noreply");
-        if (abort_it) {
-            c->doomed = true;
-            c->pending = P_ABORT;
-            c->pending_at = mono_ms() + rnd_between(0, opt("abort_max_ms"));
-        }
+        if (abort_it)
+            doom(c);
         return true;
     }
     say("E %s c=%d:%lu a=%s", id, me, c->n, req_names[act]);
-    c->reply_len = (size_t)snprintf(c->reply, sizeof c->reply, "ok %s\n", id);
+    c->reply_len = format_reply(c->reply, sizeof c->reply, id);
     snprintf(c->reply_id, sizeof c->reply_id, "%s", id);
     c->idle_deadline = mono_ms() + c->idle_ms;
     switch (act) {
@@ -335,16 +227,14 @@ static bool handle_line(struct conn *c, const char *line, size_t len)
         conn_end(c, "fin", "exec_unread"); /* with input unread: the kernel sends RST */
         return false;
     case R_EXEC_ABORT:
-        c->doomed = true;
-        c->pending = P_ABORT;
-        c->pending_at = mono_ms() + rnd_between(0, opt("abort_max_ms"));
+        doom(c);
         return true;
     case R_EXEC_HALFCLOSE:
         shut_write(c, "exec_halfclose");
         return true;
     case R_REPLY_DELAY:
         c->pending = P_REPLY;
-        c->pending_at = mono_ms() + rnd_between(1, opt("delay_max_ms"));
+        c->pending_at = mono_ms() + rnd_between(&rng, 1, opt("delay_max_ms"));
         return true;
     default:
         break;
@@ -363,7 +253,7 @@ static bool handle_line(struct conn *c, const char *line, size_t len)
  * pending.  RDHUP: the peer's FIN came. */
 static void conn_input(struct conn *c, bool rdhup)
 {
-    static char buf[LINE_MAX_BYTES];
+    static char buf[REQ_MAX];
 
     while (!c->doomed && c->pending == P_NONE) {
         ssize_t n = recv(c->fd, buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
@@ -384,7 +274,7 @@ static void conn_input(struct conn *c, bool rdhup)
         nl = memchr(buf, '\n', (size_t)n);
         if (nl == NULL) {
             if (n == (ssize_t)sizeof buf) {
-                say("G c=%d:%lu line longer than %d bytes", me, c->n, LINE_MAX_BYTES);
+                say("G c=%d:%lu line longer than %d bytes", me, c->n, REQ_MAX);
                 conn_end(c, "fin", "garbled");
             } else if (rdhup) {
                 conn_end(c, "fin", "partial-eof");
@@ -432,13 +322,13 @@ static void conn_accept(void)
         c->n = ++nconns_total;
         conns[fd] = c;
         nconns_open++;
-        if (chance(opt("accept_abort"))) {
+        if (chance_permille(&rng, opt("accept_abort"))) {
             say("A c=%d:%lu p=%u idle=0 then=abort-now", me, c->n, ntohs(peer.sin_port));
             conn_end(c, "rst", "accept_abort");
             continue;
         }
-        c->idle_ms = rnd_between(opt("idle_min_ms"), opt("idle_max_ms"));
-        x = (long)(rnd() % 1000);
+        c->idle_ms = rnd_between(&rng, opt("idle_min_ms"), opt("idle_max_ms"));
+        x = (long)(xorshift(&rng) % 1000);
         c->idle_act = x < opt("idle_halfclose")                        ? IDLE_HALFCLOSE
                       : x < opt("idle_halfclose") + opt("idle_abort") ? IDLE_ABORT
                                                                        : IDLE_CLOSE;
@@ -518,12 +408,12 @@ static bool on_signal(void)
                 close(lfd);
                 lfd = -1;
                 say("L closed");
-                relisten_at = mono_ms() + rnd_between(opt("relisten_min_ms"), opt("relisten_max_ms"));
+                relisten_at = mono_ms() + rnd_between(&rng, opt("relisten_min_ms"), opt("relisten_max_ms"));
             }
             continue;
         }
         {
-            bool abort_all = chance(500);
+            bool abort_all = chance_permille(&rng, 500);
             say("T how=%s conns=%lu", abort_all ? "abort" : "close", nconns_open);
             for (int fd = 0; fd < conns_cap; fd++)
                 if (conns[fd])
@@ -556,27 +446,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "chaos_server: bad SEED: %s\n", argv[3]);
         return 2;
     }
-    for (int i = 4; i < argc; i++) {
-        char *eq = strchr(argv[i], '=');
-        size_t k;
-        for (k = 0; eq && k < NOPTS; k++)
-            if (strlen(opts[k].name) == (size_t)(eq - argv[i]) && memcmp(opts[k].name, argv[i], (size_t)(eq - argv[i])) == 0)
-                break;
-        if (eq == NULL || k == NOPTS || (v = strtol(eq + 1, &end, 10), *end) || eq[1] == '\0' || v < 0) {
-            fprintf(stderr, "chaos_server: bad option %s (KEY=NUMBER; keys:", argv[i]);
-            for (k = 0; k < NOPTS; k++)
-                fprintf(stderr, " %s", opts[k].name);
-            fprintf(stderr, ")\n");
-            return 2;
-        }
-        opts[k].value = v;
-    }
+    opts_parse("chaos_server", opts, NOPTS, argc, argv, 4);
     me = getpid();
-    log_fd = open(argv[2], O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (log_fd < 0) {
-        perror("chaos_server: open LOG");
-        return 1;
-    }
+    log_open("chaos_server", argv[2], true);
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGUSR1);
