@@ -97,8 +97,11 @@ $(BUILD)/tsan/libhalfclose.so: $(CORE_SRC) $(WRAP_SRC) $(SHIM_HDR) | $(BUILD)/ts
 
 # The launcher links the core it reuses under the supervisor (config, probe,
 # reconnect, log; real.c binds libc with dlsym(RTLD_NEXT) from an executable too).
-LAUNCHER_SRC := tools/halfclose.c tools/supervise.c tools/stats.c tools/measure.c
-LAUNCHER_HDR := tools/supervise.h tools/commands.h
+# The supervisor is the folder tools/supervise/ (a file per concern).
+SV_SRC := $(wildcard tools/supervise/*.c)
+SV_HDR := $(wildcard tools/supervise/*.h)
+LAUNCHER_SRC := tools/halfclose.c $(SV_SRC) tools/stats.c tools/measure.c
+LAUNCHER_HDR := tools/supervise.h tools/commands.h $(SV_HDR)
 # launcher-cc OUT LIBDIR PREFIX: the launcher for a library installed in LIBDIR
 # (an absolute path; below PREFIX it is also found relative to the launcher).
 launcher-cc = $(CC) $(CFLAGS) -DHC_VERSION='"$(VERSION)"' -DHC_LIBDIR='"$(2)"' \
