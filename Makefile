@@ -267,7 +267,7 @@ race: all $(BUILD)/race/fin_delay $(BUILD)/race/race_client
 GO_SRC := $(wildcard tests/go/*.go)
 GO_BINS := $(patsubst tests/go/%.go,$(BUILD)/go/%,$(GO_SRC))
 STATIC_CLIENTS := $(BUILD)/static/reqresp $(BUILD)/static/seed_client $(BUILD)/static/fd_crowd \
-                  $(BUILD)/static/dup_onto_range
+                  $(BUILD)/static/dup_onto_range $(BUILD)/static/close_paths
 GO_ENV = CGO_ENABLED=0 GOCACHE=$(abspath $(BUILD))/gocache GOPATH=$(abspath $(BUILD))/gopath \
          GOENV=off GOFLAGS= GOPROXY=off GO111MODULE=on GOTOOLCHAIN=local
 

@@ -168,6 +168,21 @@ bool sv_reader_blocked(pid_t tgid, pid_t self, int fd)
 	return sv_each_number(path, task_reads_fd, &q);
 }
 
+/* tgkill(tgid, tid, 0) finds tid among the threads of whatever process has
+ * the number tgid now; that is the process behind pidfd as long as that one
+ * is not reaped (a number is handed out again only after), which signalling
+ * it through its pidfd (pidfd_send_signal, Linux 5.1) proves. Signal 0 sends
+ * nothing; either call needs the right to signal the target, which its
+ * parent has. */
+bool sv_thread_of(pid_t tgid, int pidfd, pid_t tid, bool checked_alive)
+{
+	/* The leader's id is the process's own: it stays its own until reaped. */
+	if (tid == tgid && checked_alive)
+		return true;
+	return syscall(SYS_tgkill, tgid, tid, 0) == 0 &&
+	       (checked_alive || syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0);
+}
+
 /* True if thread tid is in the supervisor's network namespace. */
 bool sv_same_netns(pid_t tid)
 {
