@@ -105,8 +105,11 @@ $(BUILD)/tsan/libhalfclose.so: $(CORE_SRC) $(WRAP_SRC) $(SHIM_HDR) | $(BUILD)/ts
 
 # The launcher links the core it reuses under the supervisor (config, probe,
 # reconnect, log; real.c binds libc with dlsym(RTLD_NEXT) from an executable too).
-LAUNCHER_SRC := tools/halfclose.c tools/supervise.c tools/stats.c tools/stats_print.c tools/measure.c
-LAUNCHER_HDR := tools/supervise.h tools/commands.h tools/stats.h
+# The supervisor is the folder tools/supervise/ (a file per concern).
+SV_SRC := $(wildcard tools/supervise/*.c)
+SV_HDR := $(wildcard tools/supervise/*.h)
+LAUNCHER_SRC := tools/halfclose.c $(SV_SRC) tools/stats.c tools/stats_print.c tools/measure.c
+LAUNCHER_HDR := tools/supervise.h tools/commands.h tools/stats.h $(SV_HDR)
 # launcher-cc OUT LIBDIR PREFIX: the launcher for a library installed in LIBDIR
 # (an absolute path; below PREFIX it is also found relative to the launcher).
 launcher-cc = $(CC) $(CFLAGS) -DHC_VERSION='"$(VERSION)"' -DHC_LIBDIR='"$(2)"' \
@@ -307,7 +310,7 @@ GO_SRC := $(filter-out $(GO_COMMON),$(wildcard tests/go/*.go))
 GO_BINS := $(patsubst tests/go/%.go,$(BUILD)/go/%,$(GO_SRC))
 GO_RESP_BINS := $(BUILD)/go/redis_ping $(BUILD)/go/pool_client $(BUILD)/go/redis_session
 STATIC_CLIENTS := $(BUILD)/static/reqresp $(BUILD)/static/seed_client $(BUILD)/static/fd_crowd \
-                  $(BUILD)/static/dup_onto_range
+                  $(BUILD)/static/dup_onto_range $(BUILD)/static/close_paths
 GO_ENV = CGO_ENABLED=0 GOCACHE=$(abspath $(BUILD))/gocache GOPATH=$(abspath $(BUILD))/gopath \
          GOENV=off GOFLAGS= GOPROXY=off GO111MODULE=on GOTOOLCHAIN=local
 

@@ -1,5 +1,5 @@
 /* halfclose.c - the launcher: runs a program with libhalfclose.so preloaded,
- * or under the supervisor (supervise.c) if LD_PRELOAD cannot reach it (a
+ * or under the supervisor (supervise/) if LD_PRELOAD cannot reach it (a
  * static or Go binary), mapping its flags to HALFCLOSE_* variables. */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -17,7 +17,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-# The launcher's test-only flag (tools/supervise.c, INTERFACE).
+# The launcher's test-only flag (tools/supervise.h, INTERFACE).
 NO_REARM=--test-no-epoll-rearm
 
 hc_pick_port P
