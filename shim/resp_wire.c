@@ -40,6 +40,15 @@ enum { RQ_START, RQ_COUNT, RQ_COUNT_LF, RQ_DOLLAR, RQ_LEN, RQ_LEN_LF, RQ_BULK, R
 #define MAX_BULK (512ull * 1024 * 1024)
 #define MAX_ARGS (1u << 20)
 
+/* The parser moves to st, a state that reads a decimal number, from its first digit. */
+static void number_next(struct hc_resp_req *q, unsigned st)
+{
+	q->st = st;
+	q->num = 0;
+	q->ndig = 0;
+	q->neg = false;
+}
+
 enum hc_resp_ev hc_resp_req_step(struct hc_resp_req *q, const unsigned char *p, size_t n, size_t *pos)
 {
 	size_t i = *pos;
@@ -52,10 +61,7 @@ enum hc_resp_ev hc_resp_req_step(struct hc_resp_req *q, const unsigned char *p, 
 		case RQ_START:
 			if (c != '*')
 				return HC_RESP_EV_BAD; /* inline commands and garbage alike */
-			q->st = RQ_COUNT;
-			q->num = 0;
-			q->ndig = 0;
-			q->neg = false;
+			number_next(q, RQ_COUNT);
 			i++;
 			break;
 		case RQ_COUNT:
@@ -90,9 +96,7 @@ enum hc_resp_ev hc_resp_req_step(struct hc_resp_req *q, const unsigned char *p, 
 		case RQ_DOLLAR:
 			if (c != '$')
 				return HC_RESP_EV_BAD;
-			q->num = 0;
-			q->ndig = 0;
-			q->st = RQ_LEN;
+			number_next(q, RQ_LEN);
 			i++;
 			break;
 		case RQ_LEN_LF:
