@@ -82,23 +82,25 @@ static bool resp_first(const unsigned char *p, size_t n)
 	return (i + 1 >= n || p[i + 1] == '\n') && (i + 2 >= n || p[i + 2] == '$');
 }
 
-/* The word at p (up to a space or CR, at most 16 bytes) is one of list,
- * compared as lower case if fold. Returns its index, or -1. */
-static int word_in(const unsigned char *p, size_t n, const char *const *list, size_t count, bool fold)
+/* The word at p (letters and '_', at most max of them, the longest of list)
+ * is one of list, compared as lower case if fold. Returns its index, or -1. */
+static int word_in(const unsigned char *p, size_t n, const char *const *list, size_t count, size_t max, bool fold)
 {
 	char w[17];
 	size_t len = 0;
 
-	while (len < n && len < 16 && p[len] != ' ' && p[len] != '\r' && p[len] != '\n')
-		len++;
+	for (; len < n && len <= max && len < sizeof(w) - 1; len++) {
+		unsigned char c = p[len], l = c | 0x20;
+		if (c != '_' && (unsigned)(l - 'a') >= 26u)
+			break;
+		w[len] = (char)(fold && c != '_' ? l : c);
+	}
 	/* The word must end within what was written (or the write ends with it). */
-	if (len == 16 || (len < n && p[len] != ' ' && p[len] != '\r'))
+	if (len == 0 || len > max || (len < n && p[len] != ' ' && p[len] != '\r'))
 		return -1;
-	for (size_t i = 0; i < len; i++)
-		w[i] = (char)(fold ? lower(p[i]) : p[i]);
 	w[len] = '\0';
 	for (size_t i = 0; i < count; i++)
-		if (strcmp(w, list[i]) == 0)
+		if (list[i][0] == w[0] && strcmp(w, list[i]) == 0)
 			return (int)i;
 	return -1;
 }
@@ -129,7 +131,7 @@ enum hc_proto hc_proto_reclassify(enum hc_proto proto, const unsigned char *p, s
 {
 	if (hc_tls_record_head(p, n))
 		return HC_PROTO_TLS;
-	if (proto == HC_PROTO_OTHER && word_in(p, n, redis_session_words, COUNT(redis_session_words), true) >= 0)
+	if (proto == HC_PROTO_OTHER && word_in(p, n, redis_session_words, COUNT(redis_session_words), 10, true) >= 0)
 		return HC_PROTO_REDIS_INLINE;
 	return proto;
 }
@@ -159,14 +161,14 @@ enum hc_proto hc_proto_classify(const unsigned char *p, size_t n, bool server_sp
 	/* memcached binary: magic 0x80; opcodes 0x20-0x22 are SASL. */
 	if (n >= 2 && p[0] == 0x80 && p[1] >= 0x20 && p[1] <= 0x22)
 		return HC_PROTO_MEMCACHED_SASL;
-	m = word_in(p, n, http_methods, COUNT(http_methods), false);
+	m = word_in(p, n, http_methods, COUNT(http_methods), 10, false);
 	if (m == 0)
 		return HC_PROTO_HTTP1_BOUND; /* CONNECT: a tunnel */
 	if (m > 0)
 		return HC_PROTO_HTTP1;
-	if (word_in(p, n, memcached_cmds, COUNT(memcached_cmds), false) >= 0)
+	if (word_in(p, n, memcached_cmds, COUNT(memcached_cmds), 14, false) >= 0)
 		return HC_PROTO_MEMCACHED;
-	if (word_in(p, n, redis_session_words, COUNT(redis_session_words), true) >= 0)
+	if (word_in(p, n, redis_session_words, COUNT(redis_session_words), 10, true) >= 0)
 		return HC_PROTO_REDIS_INLINE;
 	return HC_PROTO_OTHER;
 }

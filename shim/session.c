@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "log.h"
@@ -13,10 +14,14 @@ size_t hc_iov_head(const struct iovec *iov, size_t iovcnt, size_t len, unsigned 
 {
 	size_t n = 0;
 
-	for (size_t i = 0; iov != NULL && i < iovcnt && n < cap && n < len; i++) {
-		const unsigned char *b = iov[i].iov_base;
-		for (size_t k = 0; b != NULL && k < iov[i].iov_len && n < cap && n < len; k++)
-			out[n++] = b[k];
+	if (len < cap)
+		cap = len;
+	for (size_t i = 0; iov != NULL && i < iovcnt && n < cap; i++) {
+		size_t k = iov[i].iov_len < cap - n ? iov[i].iov_len : cap - n;
+		if (iov[i].iov_base == NULL)
+			continue;
+		memcpy(out + n, iov[i].iov_base, k);
+		n += k;
 	}
 	return n;
 }
@@ -80,8 +85,8 @@ enum hc_leave hc_session_wrote(struct hc_conn *c, const struct hc_config *cfg, c
 			       const struct iovec *iov, size_t iovcnt, size_t len, const char **why)
 {
 	bool boundary = w->boundary;
-	unsigned char head[32];
-	size_t n = hc_iov_head(iov, iovcnt, len, head, sizeof(head));
+	unsigned char head[32]; /* the bytes' head, read only where a class is decided */
+	size_t n;
 	enum hc_leave l;
 	bool first = true;
 
@@ -97,13 +102,16 @@ enum hc_leave hc_session_wrote(struct hc_conn *c, const struct hc_config *cfg, c
 		return c->proto == HC_PROTO_NONE || c->proto == HC_PROTO_RESP ? HC_LEAVE_STATEFUL : HC_LEAVE_NONE;
 	}
 	if (c->proto == HC_PROTO_NONE) {
+		n = hc_iov_head(iov, iovcnt, len, head, sizeof(head));
 		l = classify(c, cfg, w->sees_reads, head, n, why);
 		if (l != HC_LEAVE_NONE)
 			return l;
 	} else if (boundary && c->proto != HC_PROTO_RESP) {
 		/* A stateless class can only become stricter (a TLS record after a
 		 * STARTTLS); a RESP connection's TLS bytes do not parse. */
-		enum hc_proto p = hc_proto_reclassify((enum hc_proto)c->proto, head, n);
+		enum hc_proto p;
+		n = hc_iov_head(iov, iovcnt, len, head, sizeof(head));
+		p = hc_proto_reclassify((enum hc_proto)c->proto, head, n);
 		if (p != c->proto) {
 			c->proto = (uint8_t)p;
 			*why = hc_proto_name(p);

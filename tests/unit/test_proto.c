@@ -67,6 +67,25 @@ START_TEST(first_writes_are_classified_by_their_bytes)
 }
 END_TEST
 
+/* word_in looks at most as far as the longest word of each list: the longest
+ * are still seen, one letter more is not. */
+START_TEST(the_longest_words_of_each_list_are_seen)
+{
+	ck_assert_int_eq(CLASSIFY("MKCALENDAR /c HTTP/1.1\r\n"), HC_PROTO_HTTP1);
+	ck_assert_int_eq(CLASSIFY("PROPPATCH /c HTTP/1.1\r\n"), HC_PROTO_HTTP1);
+	ck_assert_int_eq(CLASSIFY("MKCALENDARS /c HTTP/1.1\r\n"), HC_PROTO_OTHER);
+	ck_assert_int_eq(CLASSIFY("cache_memlimit 100\r\n"), HC_PROTO_MEMCACHED);
+	ck_assert_int_eq(CLASSIFY("flush_all\r\n"), HC_PROTO_MEMCACHED);
+	ck_assert_int_eq(CLASSIFY("cache_memlimits 100\r\n"), HC_PROTO_OTHER);
+	ck_assert_int_eq(CLASSIFY("SSUBSCRIBE ch\r\n"), HC_PROTO_REDIS_INLINE);
+	ck_assert_int_eq(CLASSIFY("psubscribe ch\r\n"), HC_PROTO_REDIS_INLINE);
+	ck_assert_int_eq(CLASSIFY("readwrite\r\n"), HC_PROTO_REDIS_INLINE);
+	ck_assert_int_eq(CLASSIFY("readwrites\r\n"), HC_PROTO_OTHER);
+	ck_assert_int_eq(CLASSIFY("get1 k\r\n"), HC_PROTO_OTHER);
+	ck_assert_int_eq(CLASSIFY("GET"), HC_PROTO_HTTP1); /* the write ends with the word */
+}
+END_TEST
+
 START_TEST(a_server_that_spoke_first_wins_over_any_bytes)
 {
 	ck_assert_int_eq(hc_proto_classify((const unsigned char *)"GET / HTTP/1.1\r\n", 16, true),
@@ -196,6 +215,7 @@ Suite *proto_suite(void)
 	Suite *s = suite_create("proto");
 	TCase *tc = tcase_create("classes");
 	tcase_add_test(tc, first_writes_are_classified_by_their_bytes);
+	tcase_add_test(tc, the_longest_words_of_each_list_are_seen);
 	tcase_add_test(tc, a_server_that_spoke_first_wins_over_any_bytes);
 	tcase_add_test(tc, later_boundaries_can_only_make_a_class_stricter);
 	tcase_add_test(tc, the_heal_policy_decides_per_class);
