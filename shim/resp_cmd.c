@@ -25,6 +25,19 @@ static const char *const candidates[] = { "auth", "select", "hello", "client", "
 static const char *const client_session[] = { "setname", "setinfo", "no-evict", "no-touch", NULL };
 static const char *const modes[] = { "subscribe", "psubscribe", "ssubscribe", "monitor", "sync", "psync", "replconf", NULL };
 
+/* Bit c - 'a': some name above, or a word hc_resp_command_kind looks for,
+ * begins with the letter c. A command whose name begins with none of them
+ * (GET, INCR, LPUSH, ...) is plain without a look at the lists. */
+#define LETTER(c) (1u << ((c) - 'a'))
+static const uint32_t first_letters = LETTER('a') | LETTER('c') | LETTER('d') | LETTER('e') | LETTER('h') |
+				      LETTER('m') | LETTER('p') | LETTER('r') | LETTER('s') | LETTER('u') | LETTER('w');
+
+static bool name_may_matter(const struct hc_resp_req *q)
+{
+	unsigned c = (unsigned char)q->cap[0][0];
+	return q->argi > 0 && q->caplen[0] > 0 && c >= 'a' && c <= 'z' && (first_letters & LETTER(c)) != 0;
+}
+
 /* HELLO protover [AUTH user pass] [SETNAME name]: which settings it makes. */
 struct hello_scan {
 	unsigned k;
@@ -51,6 +64,8 @@ enum hc_resp_kind hc_resp_command_kind(const struct hc_resp_req *q, const unsign
 
 	*groups = 0;
 	*expect = HC_RESP_EXPECT_OK;
+	if (!name_may_matter(q))
+		return HC_RESP_K_PLAIN;
 	if (hc_resp_cap_is(q, 0, "auth") && (n == 2 || n == 3))
 		*groups = G_USER;
 	else if (hc_resp_cap_is(q, 0, "select") && n == 2)
@@ -96,7 +111,7 @@ enum hc_resp_kind hc_resp_command_kind(const struct hc_resp_req *q, const unsign
 bool hc_resp_may_be_session(const struct hc_resp_req *q)
 {
 	if (q->argi == 1)
-		return hc_resp_cap_in(q, 0, candidates);
+		return name_may_matter(q) && hc_resp_cap_in(q, 0, candidates);
 	if (q->argi == 2 && hc_resp_cap_is(q, 0, "client"))
 		return hc_resp_cap_in(q, 1, client_session);
 	return true;

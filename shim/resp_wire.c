@@ -147,8 +147,12 @@ enum hc_resp_ev hc_resp_req_step(struct hc_resp_req *q, const unsigned char *p, 
 /* Argument i of the command being parsed is the word w. */
 bool hc_resp_cap_is(const struct hc_resp_req *q, unsigned i, const char *w)
 {
-	size_t len = strlen(w);
-	return i < HC_RESP_CAPS && q->argi > i && q->caplen[i] == len && memcmp(q->cap[i], w, len) == 0;
+	size_t len;
+
+	if (i >= HC_RESP_CAPS || q->argi <= i || q->caplen[i] == 0 || q->caplen[i] == 255 || q->cap[i][0] != w[0])
+		return w[0] == '\0' && i < HC_RESP_CAPS && q->argi > i && q->caplen[i] == 0;
+	len = strlen(w);
+	return q->caplen[i] == len && memcmp(q->cap[i], w, len) == 0;
 }
 
 bool hc_resp_cap_in(const struct hc_resp_req *q, unsigned i, const char *const *words)
