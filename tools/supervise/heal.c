@@ -9,7 +9,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -21,6 +23,19 @@
 #include "../../shim/rebuild.h"
 #include "../../shim/reconnect.h"
 #include "supervise_int.h"
+
+/* tcpi_bytes_acked + SIOCOUTQ of our copy f: every byte written to the
+ * socket since its SYN (which counts one), acknowledged or not. */
+bool sv_bytes_written(int f, const struct tcp_info *ti, socklen_t tlen, uint64_t *out)
+{
+	int outq = 0;
+
+	if (tlen < offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof(ti->tcpi_bytes_acked) ||
+	    ioctl(f, SIOCOUTQ, &outq) != 0 || outq < 0)
+		return false;
+	*out = ti->tcpi_bytes_acked + (uint64_t)outq;
+	return true;
+}
 
 /* The epoll registrations of one socket, found in the program's epoll fds. */
 struct reg_query {

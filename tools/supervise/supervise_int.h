@@ -281,11 +281,12 @@ void sv_on_close_range(const struct seccomp_notif *req, struct sv_proc *p);
 /* ---- write.c ---- */
 
 enum sv_answer sv_on_write(const struct seccomp_notif *req, struct sv_proc *p, struct sv_conn *e);
-/* tcpi_bytes_acked + SIOCOUTQ of our copy f into *out; false if unknown. */
-bool sv_bytes_written(int f, const struct tcp_info *ti, socklen_t tlen, uint64_t *out);
 
 /* ---- heal.c ---- */
 
+/* tcpi_bytes_acked + SIOCOUTQ of our copy f into *out; false if unknown
+ * (the write's check of what the kernel took, and a new socket's start). */
+bool sv_bytes_written(int f, const struct tcp_info *ti, socklen_t tlen, uint64_t *out);
 enum sv_heal { SV_HEALED, SV_HEAL_FAILED, SV_HEAL_GONE };
 enum sv_heal sv_heal(const struct seccomp_notif *req, struct sv_proc *p, struct sv_conn *e, int old,
 		     const char *why, uint64_t quiet_ns, int *err);

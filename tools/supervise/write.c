@@ -8,7 +8,6 @@
  * (class and session). No rule is decided here. It changes the target only
  * through a heal (heal.c) or the answer EPIPE. */
 #define _GNU_SOURCE
-#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
@@ -98,20 +97,6 @@ static enum hc_leave feed_write(const struct seccomp_notif *req, struct sv_conn 
 	}
 	return sv_notif_valid(req->id) ? l : HC_LEAVE_NONE;
 }
-
-/* tcpi_bytes_acked + SIOCOUTQ of our copy f: every byte written to the
- * socket since its SYN (which counts one), acknowledged or not. */
-bool sv_bytes_written(int f, const struct tcp_info *ti, socklen_t tlen, uint64_t *out)
-{
-	int outq = 0;
-
-	if (tlen < offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof(ti->tcpi_bytes_acked) ||
-	    ioctl(f, SIOCOUTQ, &outq) != 0 || outq < 0)
-		return false;
-	*out = ti->tcpi_bytes_acked + (uint64_t)outq;
-	return true;
-}
-
 
 /* The failure path: this write and the ones after it fail with EPIPE, nothing sent. */
 static enum sv_answer fail_stale(struct sv_proc *p, struct sv_conn *e, const char *why, uint64_t quiet_ns,
