@@ -16,7 +16,6 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include <linux/close_range.h>
 
 #include "../../shim/reconnect.h"
 #include "supervise_int.h"
@@ -108,7 +107,7 @@ enum sv_answer sv_on_socket(const struct seccomp_notif *req, struct sv_proc *p)
 		 * again); otherwise (EMFILE, EBADF...) let the program's call run. */
 		return errno == ENOENT || errno == EINPROGRESS ? SV_ANSWERED : SV_CONTINUE;
 	e = &p->conns[n - SV_FD_LO];
-	sv_conn_drop(e); /* what a socket closed behind our back left */
+	hc_conn_forget_proto(&e->hc); /* what a socket closed behind our back left */
 	memset(&e->hc, 0, sizeof(e->hc));
 	e->used = true;
 	e->hc.fd = n;
@@ -251,8 +250,8 @@ enum sv_answer sv_on_setsockopt(const struct seccomp_notif *req, struct sv_proc 
 
 /* dup2/dup3 (req) onto newfd, a number of the range in p other than oldfd:
  * if it holds the socket of an entry (checked by inode, which also forgets
- * an entry the program closed by a way we do not see, without a word), that
- * socket is about to be replaced by the program's own file,
+ * an entry the program closed behind our back, close or close_range, without
+ * a word), that socket is about to be replaced by the program's own file,
  * at a number the program chose not knowing we had put its socket there.
  * Forgets the entry, so no heal ever installs over that file, and says so.
  * A call that will fail (oldfd not open, dup3 flags other than O_CLOEXEC)
@@ -278,21 +277,4 @@ void sv_on_dup_onto(const struct seccomp_notif *req, struct sv_proc *p, int newf
 	       hc_session_name(&e->hc, name, sizeof(name)), dup3_call ? "dup3" : "dup2", oldfd);
 	sv_give_up(p, e);
 	sv_conn_drop(e);
-}
-
-/* close_range(first, last, flags) over numbers of the range in p: their
- * entries go (CLOSE_RANGE_CLOEXEC closes nothing yet: only our copies, which
- * the exec would leave holding the connections), before the call runs. */
-void sv_on_close_range(const struct seccomp_notif *req, struct sv_proc *p)
-{
-	uint32_t first = (uint32_t)req->data.args[0], last = (uint32_t)req->data.args[1];
-	bool cloexec = (req->data.args[2] & CLOSE_RANGE_CLOEXEC) != 0;
-
-	for (uint32_t n = first < SV_FD_LO ? SV_FD_LO : first; n <= last && n <= SV_FD_HI; n++) {
-		struct sv_conn *e = sv_conn_of(p, n);
-		if (e != NULL && cloexec)
-			sv_conn_unkeep(e);
-		else if (e != NULL)
-			sv_conn_drop(e);
-	}
 }

@@ -15,7 +15,7 @@
 /* The low 32 bits of argument i (x86-64 is little-endian); fds are ints. */
 #define ARG_LO(i) (offsetof(struct seccomp_data, args) + 8 * (i))
 
-enum { L_NEXT = -1, L_ALLOW, L_NOTIFY, L_SOCKET, L_SOCKTYPE, L_FCNTL, L_FD0, L_DUP2, L_NEWFD, L_RANGE, L_COUNT };
+enum { L_NEXT = -1, L_ALLOW, L_NOTIFY, L_SOCKET, L_SOCKTYPE, L_FCNTL, L_FD0, L_DUP2, L_NEWFD, L_COUNT };
 
 struct insn {
 	struct sock_filter f;
@@ -32,7 +32,7 @@ size_t sv_build_filter(struct sock_filter *out, size_t cap)
 	/* The most frequent first: every write runs through this list. */
 	static const int fd0_calls[] = { __NR_write,   __NR_sendto, __NR_writev,     __NR_sendmsg,
 					 __NR_sendmmsg, __NR_connect, __NR_setsockopt, __NR_bind,
-					 __NR_shutdown, __NR_dup,     __NR_close };
+					 __NR_shutdown, __NR_dup };
 	struct insn p[64];
 	int pos[L_COUNT];
 	size_t n = 0;
@@ -48,10 +48,6 @@ size_t sv_build_filter(struct sock_filter *out, size_t cap)
 	EMIT(L_NEXT, BPF_JMP | BPF_JEQ | BPF_K, __NR_fcntl, L_FCNTL, L_NEXT);
 	EMIT(L_NEXT, BPF_JMP | BPF_JEQ | BPF_K, __NR_dup2, L_DUP2, L_NEXT);
 	EMIT(L_NEXT, BPF_JMP | BPF_JEQ | BPF_K, __NR_dup3, L_DUP2, L_NEXT);
-	EMIT(L_NEXT, BPF_JMP | BPF_JEQ | BPF_K, __NR_close_range, L_RANGE, L_NEXT);
-	/* exec closes the close-on-exec fds: every one, so no number to look at. */
-	EMIT(L_NEXT, BPF_JMP | BPF_JEQ | BPF_K, __NR_execve, L_NOTIFY, L_NEXT);
-	EMIT(L_NEXT, BPF_JMP | BPF_JEQ | BPF_K, __NR_execveat, L_NOTIFY, L_NEXT);
 	EMIT(L_NEXT, BPF_JMP | BPF_JA, 0, L_ALLOW, L_ALLOW);
 	/* socket(AF_INET or AF_INET6, SOCK_STREAM | flags, protocol) */
 	EMIT(L_SOCKET, BPF_LD | BPF_W | BPF_ABS, ARG_LO(0), L_NEXT, L_NEXT);
@@ -86,14 +82,6 @@ size_t sv_build_filter(struct sock_filter *out, size_t cap)
 	EMIT(L_NEWFD, BPF_MISC | BPF_TXA, 0, L_NEXT, L_NEXT);
 	EMIT(L_NEXT, BPF_JMP | BPF_JGE | BPF_K, SV_FD_LO, L_NEXT, L_ALLOW);
 	EMIT(L_NEXT, BPF_JMP | BPF_JGT | BPF_K, SV_FD_HI, L_ALLOW, L_NOTIFY);
-	/* close_range(first, last, flags) that reaches into the range: first <=
-	 * SV_FD_HI and last >= SV_FD_LO. The closes (and exec) are seen because
-	 * the supervisor keeps copies of sockets (write.c): a copy must go
-	 * before the program lets the connection go. */
-	EMIT(L_RANGE, BPF_LD | BPF_W | BPF_ABS, ARG_LO(0), L_NEXT, L_NEXT);
-	EMIT(L_NEXT, BPF_JMP | BPF_JGT | BPF_K, SV_FD_HI, L_ALLOW, L_NEXT);
-	EMIT(L_NEXT, BPF_LD | BPF_W | BPF_ABS, ARG_LO(1), L_NEXT, L_NEXT);
-	EMIT(L_NEXT, BPF_JMP | BPF_JGE | BPF_K, SV_FD_LO, L_NOTIFY, L_ALLOW);
 	/* the fd (first argument) in the reserved range */
 	EMIT(L_FD0, BPF_LD | BPF_W | BPF_ABS, ARG_LO(0), L_NEXT, L_NEXT);
 	EMIT(L_NEXT, BPF_JMP | BPF_JGE | BPF_K, SV_FD_LO, L_NEXT, L_ALLOW);

@@ -31,12 +31,6 @@ static enum sv_answer on_entry_call(const struct seccomp_notif *req, struct sv_p
 		return sv_on_bind(req, e);
 	case __NR_setsockopt:
 		return sv_on_setsockopt(req, p, e);
-	case __NR_close:
-		/* The number is free once close runs, whatever it returns: the
-		 * entry goes, and our copy with it, so the connection closes
-		 * with the program's close as it would without us. */
-		sv_conn_drop(e);
-		return SV_CONTINUE;
 	case __NR_shutdown:
 		/* The program is ending the connection itself: never resurrect it. */
 		e->hc.state = HC_CONN_UNMANAGED;
@@ -69,10 +63,6 @@ static void handle(const struct seccomp_notif *req)
 
 	if (req->data.nr == __NR_socket)
 		a = sv_on_socket(req, p);
-	else if (req->data.nr == __NR_close_range && p != NULL)
-		sv_on_close_range(req, p);
-	else if ((req->data.nr == __NR_execve || req->data.nr == __NR_execveat) && p != NULL)
-		sv_proc_unkeep(p); /* exec closes the close-on-exec ones: none may stay open here */
 	else if (e != NULL)
 		a = on_entry_call(req, p, e);
 	/* The filter passes dup2/dup3(oldfd, newfd) for either in the range. */
@@ -116,8 +106,6 @@ static void reap(void)
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		struct sv_proc *p = sv_proc_by_tgid(pid);
 		if (pid == sv.main_pid) {
-			if (p != NULL)
-				sv_proc_unkeep(p); /* its connections close now, not at our exit */
 			sv.main_done = true;
 			sv.main_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 			sv.main_signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;

@@ -1,11 +1,10 @@
 /* procs.c - the supervisor's books: a slot per supervised process (its
  * pidfd, counters, live page) and in it an entry per socket of the range
  * (what the core's reconnect needs, the state, what stands in for the
- * program's reads, our kept copy of the socket). It finds the process of a
- * notifying thread (tgkill, no /proc once known), the entry of an fd, takes
- * a copy of an entry's socket checked by inode and keeps or closes it; it
- * writes the stats lines and the pages (HALFCLOSE_STATS,
- * HALFCLOSE_STATS_DIR). It changes nothing in a target. */
+ * program's reads). It finds the process of a notifying thread, the entry of
+ * an fd, and takes a copy of an entry's socket checked by inode; it writes
+ * the stats lines and the pages (HALFCLOSE_STATS, HALFCLOSE_STATS_DIR). It
+ * changes nothing in a target. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -95,28 +94,7 @@ struct sv_proc *sv_proc_by_tgid(pid_t tgid)
 void sv_conn_drop(struct sv_conn *e)
 {
 	hc_conn_forget_proto(&e->hc);
-	sv_conn_unkeep(e);
 	e->used = false;
-}
-
-void sv_conn_unkeep(struct sv_conn *e)
-{
-	sv_close_fd(e->copy);
-	e->copy = -1;
-}
-
-void sv_proc_unkeep(struct sv_proc *p)
-{
-	for (int i = 0; i < SV_FD_N; i++)
-		sv_conn_unkeep(&p->conns[i]);
-}
-
-bool sv_conn_keep(const struct sv_proc *p, struct sv_conn *e, int f)
-{
-	if (p->tgid != sv.main_pid || sv.main_done || f >= SV_COPY_MAX || e->copy >= 0)
-		return false;
-	e->copy = f;
-	return true;
 }
 
 /* A free slot for tgid (reclaiming one whose process has exited), or NULL. */
@@ -170,8 +148,8 @@ struct sv_proc *sv_proc_of(pid_t tid)
 		uint32_t v = sv.tid_map[tid];
 		p = &sv.procs[(v & 0x7f) - 1];
 		/* A thread id is reused once its thread is gone: it must still be a
-		 * thread of that process (two signal-0 calls, no /proc). The
-		 * program, our child, is not reaped but by us. */
+		 * thread of that process (signal-0 calls, no /proc). The program,
+		 * our child, is not reaped but by us. */
 		if (p->tgid != 0 && (p->gen & 0x1ffffff) == v >> 7 &&
 		    sv_thread_of(p->tgid, p->pidfd, tid, p->tgid == sv.main_pid && !sv.main_done))
 			return p;
@@ -214,14 +192,6 @@ int sv_conn_fetch(struct sv_proc *p, struct sv_conn *e)
 	return -1;
 }
 
-bool sv_conn_vouched(struct sv_proc *p, struct sv_conn *e)
-{
-	int f = sv_conn_fetch(p, e);
-
-	sv_close_fd(f);
-	return f >= 0;
-}
-
 void sv_become_managed(struct sv_proc *p, struct sv_conn *e)
 {
 	e->hc.state = HC_CONN_MANAGED;
@@ -237,7 +207,6 @@ void sv_give_up(struct sv_proc *p, struct sv_conn *e)
 	if (e->hc.state == HC_CONN_MANAGED || e->hc.state == HC_CONN_CONNECTING)
 		SV_COUNT(p, passthrough);
 	e->hc.state = HC_CONN_UNMANAGED;
-	sv_conn_unkeep(e);
 }
 
 /* Leaves e alone for good because of what it carries (l, why): the

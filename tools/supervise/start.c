@@ -117,11 +117,8 @@ static int allocate(void)
 	sv.tid_map = calloc(sv.tid_max, sizeof(*sv.tid_map));
 	if (sv.req == NULL || sv.resp == NULL || sv.procs == NULL || sv.tid_map == NULL)
 		return -1;
-	for (int i = 0; i < SV_MAX_PROCS; i++) {
+	for (int i = 0; i < SV_MAX_PROCS; i++)
 		sv.procs[i].pidfd = -1;
-		for (int k = 0; k < SV_FD_N; k++)
-			sv.procs[i].conns[k].copy = -1;
-	}
 	return 0;
 }
 

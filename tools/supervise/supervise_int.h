@@ -26,18 +26,11 @@
  * writes to every other fd (logs, pipes, files) never leave the kernel.
  *
  * POLICIES (where the supervisor differs from the library, and why):
- * - Copies of sockets: at a notification it takes one with pidfd_getfd and
- *   checks its inode; the program's own process (our child) keeps that copy
- *   for its next writes (no pidfd_getfd, no inode check), since every way it
- *   can let the number go reaches us first: close and close_range of the
- *   range, exec and dup2 onto the range are notified, its exit is our
- *   SIGCHLD; the copy is closed before the program's call runs, so the
- *   server sees the close when it would without us. Not seen: a close
- *   through io_uring, or by another process sharing the fd table
- *   (CLONE_FILES without CLONE_THREAD): the copy then holds the connection
- *   until the next probe of that number checks the inode, or the program's
- *   exit. Other processes (forked children) keep no copy: their exit does
- *   not reach us at once.
+ * - It keeps no copy of a socket between calls: at each notification it
+ *   takes one with pidfd_getfd and checks the inode. A copy kept would hold
+ *   the connection open after the program closed it by a path the filter
+ *   does not see (exec's close-on-exec, close_range, exit), so the server
+ *   would never see the close; close() is therefore not intercepted at all.
  * - It does not see reads. Boundaries come from TCP_INFO and FIONREAD (write.c,
  *   on_write_conn); quiet time is since the last write or the last data
  *   received, whichever is later. The library's "the program read EOF, the
@@ -100,9 +93,6 @@
 #ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
 #define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
 #endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
@@ -145,17 +135,8 @@ struct sv_conn {
 	 * call runs: so each write is checked to have been taken whole, as
 	 * tcpi_bytes_acked + SIOCOUTQ - sent_off == fed (the bytes parsed). */
 	uint64_t sent_off, fed;
-	/* Our copy of the socket, kept from one write to the next (sv_conn_keep),
-	 * or -1. It vouches that the number still names the socket: every way
-	 * the program lets the number go (close, close_range, dup2 onto it, exec,
-	 * its exit) reaches the supervisor first and drops the copy. */
-	int copy;
 	struct hc_sockopt opts[SV_MAX_OPTS]; /* hc.opts points here */
 };
-
-/* Our copies of sockets stay below this, so that pidfds and the numbers of
- * the range (rearm_epoll) are always free here. */
-#define SV_COPY_MAX (SV_FD_LO - 2 * SV_MAX_PROCS)
 
 /* A supervised process (thread group). */
 struct sv_proc {
@@ -230,11 +211,9 @@ int sv_peek_exact(const struct seccomp_notif *req, uint64_t addr, void *buf, siz
 bool sv_each_number(const char *path, bool (*fn)(long n, void *arg), void *arg);
 /* True if a thread of tgid other than self is blocked reading fd. */
 bool sv_reader_blocked(pid_t tgid, pid_t self, int fd);
-/* True if thread tid is now a thread of the process behind pidfd, whose
- * pid is tgid. checked_alive: the caller knows that process is not reaped
- * (our own child), so its pid is its own. No /proc. */
-bool sv_thread_of(pid_t tgid, int pidfd, pid_t tid, bool checked_alive);
 /* True if thread tid is in the supervisor's network namespace. */
+/* tid is still a thread of tgid, the process behind pidfd (tgkill, no /proc). */
+bool sv_thread_of(pid_t tgid, int pidfd, pid_t tid, bool checked_alive);
 bool sv_same_netns(pid_t tid);
 /* True if the process behind pidfd has exited. */
 bool sv_pidfd_exited(int pidfd);
@@ -254,17 +233,6 @@ void sv_conn_drop(struct sv_conn *e);
 /* Our copy of e's socket in p, or -1 (e forgotten if the number no longer
  * names the socket we installed). */
 int sv_conn_fetch(struct sv_proc *p, struct sv_conn *e);
-/* True if e's number in p still names e's socket, checked by inode now
- * (e forgotten if not). */
-bool sv_conn_vouched(struct sv_proc *p, struct sv_conn *e);
-/* Keeps f, a copy of e's socket, as e->copy if p's exit reaches us at once
- * (p is the program, our child) and f is low enough; returns false if not
- * (f is the caller's to close). */
-bool sv_conn_keep(const struct sv_proc *p, struct sv_conn *e, int f);
-/* Closes e's copy, if it has one. */
-void sv_conn_unkeep(struct sv_conn *e);
-/* Closes the copies of all p's entries (an exec, an exit). */
-void sv_proc_unkeep(struct sv_proc *p);
 void sv_become_managed(struct sv_proc *p, struct sv_conn *e);
 void sv_give_up(struct sv_proc *p, struct sv_conn *e);
 void sv_leave(struct sv_proc *p, struct sv_conn *e, enum hc_leave l, const char *why);
@@ -276,7 +244,6 @@ enum sv_answer sv_on_connect(const struct seccomp_notif *req, struct sv_proc *p,
 enum sv_answer sv_on_bind(const struct seccomp_notif *req, struct sv_conn *e);
 enum sv_answer sv_on_setsockopt(const struct seccomp_notif *req, struct sv_proc *p, struct sv_conn *e);
 void sv_on_dup_onto(const struct seccomp_notif *req, struct sv_proc *p, int newfd);
-void sv_on_close_range(const struct seccomp_notif *req, struct sv_proc *p);
 
 /* ---- write.c ---- */
 

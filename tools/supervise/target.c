@@ -173,7 +173,7 @@ bool sv_reader_blocked(pid_t tgid, pid_t self, int fd)
  * is not reaped (a number is handed out again only after), which signalling
  * it through its pidfd (pidfd_send_signal, Linux 5.1) proves. Signal 0 sends
  * nothing; either call needs the right to signal the target, which its
- * parent has. */
+ * parent has. checked_alive: the process is our unreaped child. */
 bool sv_thread_of(pid_t tgid, int pidfd, pid_t tid, bool checked_alive)
 {
 	/* The leader's id is the process's own: it stays its own until reaped. */

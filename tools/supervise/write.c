@@ -1,8 +1,7 @@
 /* write.c - a write-family call on a managed socket, before it runs: gathers
  * the facts the core asks for (TCP_INFO and FIONREAD of a copy of the
- * socket, kept from one write to the next where it can be, stand in for the
- * reads the supervisor does not see; the bytes are read from the target's
- * memory when the session needs them), and carries
+ * socket stand in for the reads the supervisor does not see; the bytes are
+ * read from the target's memory when the session needs them), and carries
  * out what the core decides: hc_plan_write (boundary, probe), hc_probe and
  * hc_probe_action (proceed, retire, heal, keep unread, fail), hc_session_wrote
  * (class and session). No rule is decided here. It changes the target only
@@ -175,8 +174,7 @@ static enum sv_answer decide(const struct seccomp_notif *req, struct sv_proc *p,
  * not see reads, but holds the socket: a response arrived since the last
  * write (tcpi_bytes_received grew) and nothing is left unread (FIONREAD 0)
  * means the program read it, the library's "first write after a read". */
-static enum sv_answer on_write_conn(const struct seccomp_notif *req, struct sv_proc *p, struct sv_conn *e, int f,
-				     bool checked)
+static enum sv_answer on_write_conn(const struct seccomp_notif *req, struct sv_proc *p, struct sv_conn *e, int f)
 {
 	enum sv_answer a = SV_CONTINUE;
 	struct tcp_info ti;
@@ -191,11 +189,8 @@ static enum sv_answer on_write_conn(const struct seccomp_notif *req, struct sv_p
 	enum hc_leave l;
 	int unread = 0;
 
-	/* Before anything is done to the program's call or its socket, the
-	 * number is checked to name e's socket, if our kept copy vouched for it
-	 * so far (checked: by inode in this notification). */
 	if (e->hc.state == HC_CONN_DEAD)
-		return checked || sv_conn_vouched(p, e) ? SV_EPIPE : SV_CONTINUE;
+		return SV_EPIPE;
 	if (e->hc.state == HC_CONN_CONNECTING) {
 		if (getpeername(f, &peer.sa, &plen) != 0)
 			return SV_CONTINUE; /* not established (yet, or never) */
@@ -250,8 +245,6 @@ static enum sv_answer on_write_conn(const struct seccomp_notif *req, struct sv_p
 		return SV_CONTINUE;
 	}
 	if (plan.probe) {
-		if (!checked && !sv_conn_vouched(p, e))
-			return SV_CONTINUE;
 		a = decide(req, p, e, f, facts.quiet_ns, plan.reply_owed, &healed);
 		if (a != SV_CONTINUE || e->hc.state != HC_CONN_MANAGED)
 			return a;
@@ -274,24 +267,15 @@ static enum sv_answer on_write_conn(const struct seccomp_notif *req, struct sv_p
 
 enum sv_answer sv_on_write(const struct seccomp_notif *req, struct sv_proc *p, struct sv_conn *e)
 {
-	uint64_t ino = e->hc.ino;
 	enum sv_answer a;
-	int f = e->copy;
-	bool kept = f >= 0;
+	int f;
 
 	if (e->hc.state != HC_CONN_CONNECTING && e->hc.state != HC_CONN_MANAGED && e->hc.state != HC_CONN_DEAD)
 		return SV_CONTINUE;
-	/* Ours for this call: nothing below closes it behind our back. */
-	e->copy = -1;
-	if (!kept)
-		f = sv_conn_fetch(p, e);
+	f = sv_conn_fetch(p, e);
 	if (f < 0)
 		return SV_CONTINUE;
-	a = on_write_conn(req, p, e, f, !kept);
-	/* Kept for the next write while the number names that very socket (not
-	 * healed, not forgotten) and it is managed. */
-	if (!e->used || e->hc.ino != ino || (e->hc.state != HC_CONN_MANAGED && e->hc.state != HC_CONN_DEAD) ||
-	    !sv_conn_keep(p, e, f))
-		close(f);
+	a = on_write_conn(req, p, e, f);
+	close(f);
 	return a;
 }
