@@ -240,9 +240,9 @@ static void slot_event(struct slot *sl, uint32_t ev)
         if (n > 0) {
             say("V %s stray-data slot=%ld style=%s after=%s bytes=%.60s", client_name, (long)(sl - slots),
                 style_names[sl->style], sl->id, buf);
+            atomic_fetch_add(&n_anomalies, 1);
             slot_close(sl);
             return;
-            atomic_fetch_add(&n_anomalies, 1);
         }
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
             slot_close(sl); /* the program saw the close: it dials at its next request */
