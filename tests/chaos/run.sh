@@ -44,18 +44,10 @@
 # KEY=VALUE words for the server; HC_PLAIN_ONLY=1 runs the plain half only (no
 # verdict).  The logs of both runs are left in $HC_BUILD/chaos/last/{plain,shim}.
 
-if [ "${HC_CHAOS_NETNS:-}" != 1 ]; then
-    if [ "$(id -u)" = 0 ]; then
-        HC_CHAOS_NETNS=1 exec unshare -n -- bash "$0" "$@"
-    fi
-    { [ -d "${TMPDIR:-/tmp}/hc-chaos-$(id -u)" ] || mkdir -m 0700 "${TMPDIR:-/tmp}/hc-chaos-$(id -u)"; } &&
-        TMPDIR=${TMPDIR:-/tmp}/hc-chaos-$(id -u) HC_CHAOS_NETNS=1 exec unshare -rn -- bash "$0" "$@"
-    echo "chaos: cannot enter a network namespace (unshare -n needs root; unshare -rn failed too)" >&2
-    exit 1
-fi
-
+# shellcheck source-path=SCRIPTDIR source=../netns.sh
+. "$(dirname "$0")/../netns.sh"
+hc_enter_netns chaos "$0" "$@"
 HERE=$(cd "$(dirname "$0")" && pwd)
-ip link set lo up || { echo "chaos: ip link set lo up failed" >&2; exit 1; }
 # shellcheck source-path=SCRIPTDIR source=../integration/lib.sh
 . "$HERE/../integration/lib.sh"
 # shellcheck disable=SC2034 # lib.sh's verdict line names the test

@@ -57,21 +57,10 @@
 
 # Into a private network namespace first: lo there is ours alone, and the
 # iptables rules vanish with it however the test ends.
-if [ "${HC_RACE_NETNS:-}" != 1 ]; then
-    if [ "$(id -u)" = 0 ]; then
-        HC_RACE_NETNS=1 exec unshare -n -- bash "$0" "$@"
-    fi
-    # Not root: an unprivileged user namespace, if the kernel allows it.  We are
-    # uid 0 in there, so lib.sh's port locks (named by uid) get a directory of
-    # our own, not real root's.
-    { [ -d "${TMPDIR:-/tmp}/hc-race-$(id -u)" ] || mkdir -m 0700 "${TMPDIR:-/tmp}/hc-race-$(id -u)"; } &&
-        TMPDIR=${TMPDIR:-/tmp}/hc-race-$(id -u) HC_RACE_NETNS=1 exec unshare -rn -- bash "$0" "$@"
-    echo "race: cannot enter a network namespace (unshare -n needs root; unshare -rn failed too)" >&2
-    exit 1
-fi
-
+# shellcheck source-path=SCRIPTDIR source=../netns.sh
+. "$(dirname "$0")/../netns.sh"
+hc_enter_netns race "$0" "$@"
 HERE=$(cd "$(dirname "$0")" && pwd)
-ip link set lo up || { echo "race: ip link set lo up failed" >&2; exit 1; }
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$HERE/../lib.sh"
 # shellcheck disable=SC2034 # lib.sh's verdict line names the test
