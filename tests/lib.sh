@@ -23,6 +23,9 @@
 #   hc_start_ncat_loop NAME PORT [IDLE]
 #                             `ncat -l 127.0.0.1 PORT -i IDLE` in a respawn loop
 #                             (hc_spawn_ncat_loop: the same, without waiting)
+#   hc_start_postgres PORT SETTING...
+#                             a private PostgreSQL (srv_postgres) with -c SETTING
+#                             each; $HC_PG_BIN its server directory
 #   hc_wait_port PORT [SECS]  wait until something listens on PORT (or fail)
 #   hc_listens_within PORT [SECS]   the same, returning false instead
 #   hc_wait_for SECS CMD...   wait until CMD succeeds
@@ -217,6 +220,34 @@ hc_wait_port() {
     hc_listens_within "$@" && return 0
     hc_log "lib.sh: nothing listens on port $1 after ${2:-5}s"
     exit 1
+}
+
+# hc_start_postgres PORT SETTING...: a private PostgreSQL as server srv_postgres,
+# the newest Debian installed (its bin directory in HC_PG_BIN): initdb into
+# $T/postgres (trust authentication for user "hc", no locale: the caller's LANG
+# may name one this machine lacks; output in $T/srv_postgres.initdb), then
+# postgres on $HOST:PORT, TCP only, with -c SETTING for each SETTING. It refuses
+# to run as root: as root it runs as the `postgres` user the Debian package
+# creates (every directory above $T must let it pass, as /tmp does). Returns 1,
+# with a line saying why, if there is no server or initdb fails; does not wait
+# for the port.
+hc_start_postgres() {
+    local port=$1 d=$T/postgres s
+    local -a as=() opts=() dirs=(/usr/lib/postgresql/*/bin)
+    shift
+    [ -d "${dirs[0]}" ] || { hc_log "lib.sh: no /usr/lib/postgresql/*/bin (make deps)"; return 1; }
+    HC_PG_BIN=$(printf '%s\n' "${dirs[@]}" | sort -V | tail -n 1)
+    mkdir -p "$d"
+    if [ "$(id -u)" = 0 ]; then
+        as=(runuser -u postgres --)
+        chmod 711 "$T"
+        chown postgres "$d" || return 1
+    fi
+    "${as[@]}" "$HC_PG_BIN/initdb" -D "$d/data" -U hc --auth=trust --no-sync --no-locale -E UTF8 \
+        >"$T/srv_postgres.initdb" 2>&1 || { hc_log "lib.sh: initdb failed"; return 1; }
+    for s; do opts+=(-c "$s"); done
+    hc_start srv_postgres "${as[@]}" "$HC_PG_BIN/postgres" -D "$d/data" -p "$port" \
+        -c listen_addresses="$HOST" -c unix_socket_directories= -c fsync=off "${opts[@]}"
 }
 
 # hc_listens_within PORT [SECS]: true as soon as PORT listens, false if it

@@ -14,13 +14,6 @@
 
 declare -gA PORT VERSION SETTING PROTO
 
-# m_pg_bindir: the newest PostgreSQL server directory Debian installed.
-m_pg_bindir() {
-    local dirs=(/usr/lib/postgresql/*/bin)
-    [ -d "${dirs[0]}" ] || return 1
-    printf '%s\n' "${dirs[@]}" | sort -V | tail -n 1
-}
-
 srv_redis() {
     hc_pick_port 'PORT[redis]'
     SETTING[redis]='--timeout 1'
@@ -99,29 +92,13 @@ srv_ncat() {
     hc_listens_within "${PORT[ncat]}" 10
 }
 
-# initdb into the driver's temp dir, trust authentication for user "hc",
-# TCP only.  PostgreSQL refuses to run as root: as root, it runs as the
-# `postgres` user the Debian package creates (so every directory above $T
-# must let it pass, as /tmp does).
+# PostgreSQL (lib.sh's hc_start_postgres: initdb in the driver's temp dir,
+# trust for user "hc", TCP only) that ends a session idle for 1 s.
 srv_postgres() {
-    local bin d=$T/postgres
-    local -a as=()
     hc_pick_port 'PORT[postgres]'
     SETTING[postgres]='idle_session_timeout=1s'
     PROTO[postgres]=postgres
-    bin=$(m_pg_bindir) || { echo "srv_postgres: no /usr/lib/postgresql/*/bin (make deps)"; return 1; }
-    VERSION[postgres]=$("$bin/postgres" --version | awk '{ print $3 }')
-    mkdir -p "$d"
-    if [ "$(id -u)" = 0 ]; then
-        as=(runuser -u postgres --)
-        chmod 711 "$T"
-        chown postgres "$d" || return 1
-    fi
-    # --no-locale: the caller's LANG may name a locale this machine lacks
-    "${as[@]}" "$bin/initdb" -D "$d/data" -U hc --auth=trust --no-sync --no-locale -E UTF8 \
-        >"$T/srv_postgres.initdb" 2>&1 || return 1
-    hc_start srv_postgres "${as[@]}" "$bin/postgres" -D "$d/data" -p "${PORT[postgres]}" \
-        -c listen_addresses="$HOST" -c unix_socket_directories= -c fsync=off \
-        -c idle_session_timeout=1s
+    hc_start_postgres "${PORT[postgres]}" idle_session_timeout=1s || return 1
+    VERSION[postgres]=$("$HC_PG_BIN/postgres" --version | awk '{ print $3 }')
     hc_listens_within "${PORT[postgres]}" 10
 }

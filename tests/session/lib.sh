@@ -35,7 +35,7 @@
 #               hc@127.0.0.1 with password $S_PW; waits until it answers
 #   s_mariadb_connections    SHOW GLOBAL STATUS 'Connections' (through the
 #                            socket; the query's own connection included)
-#   s_start_postgres PORT    a private PostgreSQL (as tests/matrix/servers.sh:
+#   s_start_postgres PORT    a private PostgreSQL (lib.sh's hc_start_postgres:
 #               initdb in $T, trust for user hc, TCP only) with
 #               log_connections=on and no idle timeout of its own; its log
 #               is $T/srv_postgres.err
@@ -137,26 +137,10 @@ s_start_mariadb() {
 
 # --- PostgreSQL --------------------------------------------------------------
 
-# As srv_postgres in tests/matrix/servers.sh: PostgreSQL refuses to run as
-# root, so as root it runs as the `postgres` user of the Debian package.
+# PostgreSQL with its connections logged and no idle timeout of its own.
 s_start_postgres() {
-    local port=$1 bin d=$T/postgres
-    local -a as=()
-    local dirs=(/usr/lib/postgresql/*/bin)
-    [ -d "${dirs[0]}" ] || { hc_log "lib.sh: no /usr/lib/postgresql/*/bin (make deps)"; exit 1; }
-    bin=$(printf '%s\n' "${dirs[@]}" | sort -V | tail -n 1)
-    mkdir -p "$d"
-    if [ "$(id -u)" = 0 ]; then
-        as=(runuser -u postgres --)
-        chmod 711 "$T"
-        chown postgres "$d" || exit 1
-    fi
-    "${as[@]}" "$bin/initdb" -D "$d/data" -U hc --auth=trust --no-sync --no-locale -E UTF8 \
-        >"$T/srv_postgres.initdb" 2>&1 || { hc_log "lib.sh: initdb failed"; exit 1; }
-    hc_start srv_postgres "${as[@]}" "$bin/postgres" -D "$d/data" -p "$port" \
-        -c listen_addresses="$HOST" -c unix_socket_directories= -c fsync=off \
-        -c log_connections=on
-    hc_wait_port "$port" 20
+    hc_start_postgres "$1" log_connections=on || exit 1
+    hc_wait_port "$1" 20
 }
 
 # --- nginx, HTTP/2 prior knowledge --------------------------------------------
